@@ -1,0 +1,262 @@
+"""The extractive answerer: score the retrieved sentences, keep the ones that answer, cite them.
+
+Abstention comes from evidence, not one similarity threshold: a question's names and
+numbers must appear near the chosen sentence, and its content words must be covered.
+"""
+
+import math
+import re
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+
+from qa.index import Index
+from qa.question import AnswerType, Question, has_type
+from qa.retrieve import Hit
+from qa.text import content_terms
+
+DECLINE_TEXT = "The corpus doesn't say. The closest passages are listed below."
+MAX_ANSWER_CHARS = 600
+MAX_LIST_SENTENCES = 3
+# The expected answer type can be checked reliably only for these.
+_STRICT_TYPES = (AnswerType.NUMBER, AnswerType.DATE)
+# Weights of the sentence score: dense similarity, passage retrieval score, term coverage.
+W_DENSE, W_PASSAGE, W_COVERAGE, TYPE_BONUS, SALIENT_PENALTY = 0.4, 0.2, 0.4, 0.1, 0.3
+_CAPITALISED_RUN = re.compile(r"[A-Z][\w’'-]*(?:\s+(?:of\s+|for\s+|and\s+)?[A-Z][\w’'-]*)+")
+# Answer when the confidence reaches this.
+THRESHOLD = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class Citation:
+    n: int
+    doc_id: str
+    title: str
+    section: str
+    quote: str
+    start: int
+    end: int
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    answer: str
+    answered: bool
+    confidence: float
+    citations: list[Citation]
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A sentence of a retrieved passage, scored against the question."""
+
+    sentence_id: int
+    score: float
+    dense: float
+    coverage: float
+    passage_score: float
+    typed: bool
+    missing_salient: frozenset[str]
+    new_terms: frozenset[str]
+
+
+class Answerer:
+    """Chooses and cites the sentences that answer a question, or declines."""
+
+    def __init__(self, index: Index) -> None:
+        self.index = index
+        self._max_idf = max(index.term_idf.values(), default=1.0)
+        self._context_terms = cache(self._context_terms_uncached)
+        self._initialisms = cache(self._initialisms_uncached)
+
+    def answer(self, question: Question, question_vector: np.ndarray, hits: list[Hit]) -> Answer:
+        candidates = self.score(question, question_vector, hits)
+        if not candidates or not question.terms:
+            return self._decline(hits, confidence=0.0)
+        best = candidates[0]
+        confidence = self.confidence(best, question)
+        if confidence < THRESHOLD:
+            return self._decline(hits, confidence=confidence)
+        chosen = self._select(best, candidates, question)
+        return Answer(
+            answer=self._render(chosen),
+            answered=True,
+            confidence=round(confidence, 3),
+            citations=[self._cite(i, c) for i, c in enumerate(chosen, 1)],
+        )
+
+    # --- scoring ------------------------------------------------------------------------
+
+    def score(
+        self, question: Question, question_vector: np.ndarray, hits: list[Hit]
+    ) -> list[Candidate]:
+        """Every sentence of the retrieved passages, best first."""
+        index = self.index
+        ids = [sid for hit in hits for sid in index.passages[hit.passage_id].sentence_ids]
+        if not ids:
+            return []
+        passage_score = {hit.passage_id: hit.score for hit in hits}
+        dense = index.sentence_vectors[ids] @ question_vector[0]
+        weights = {t: index.term_idf.get(t, self._max_idf) for t in question.terms}
+        total = sum(weights.values()) or 1.0
+        candidates = []
+        for sid, sim in zip(ids, dense.tolist(), strict=True):
+            sentence = index.sentences[sid]
+            terms = index.sentence_terms[sid]
+            context = self._context_terms(sentence.passage_id)
+            in_sentence = sum(w for t, w in weights.items() if t in terms)
+            in_context = sum(w for t, w in weights.items() if t not in terms and t in context)
+            coverage = (in_sentence + 0.5 * in_context) / total
+            typed = has_type(index.sentence_text(sentence), question.answer_type)
+            score = (
+                W_DENSE * sim
+                + W_PASSAGE * passage_score[sentence.passage_id]
+                + W_COVERAGE * coverage
+            )
+            if question.answer_type is not AnswerType.OTHER:
+                score += TYPE_BONUS if typed else -TYPE_BONUS
+            missing = self._missing(question.salient, terms | context, sentence.passage_id)
+            if missing:
+                score -= SALIENT_PENALTY * len(missing) / len(question.salient)
+            candidates.append(
+                Candidate(
+                    sentence_id=sid,
+                    score=score,
+                    dense=sim,
+                    coverage=coverage,
+                    passage_score=passage_score[sentence.passage_id],
+                    typed=typed,
+                    missing_salient=missing,
+                    new_terms=frozenset(t for t in question.terms if t in terms),
+                )
+            )
+        candidates.sort(key=lambda c: -c.score)
+        return candidates
+
+    def confidence(self, best: Candidate, question: Question) -> float:
+        """How likely the best sentence answers the question, from its evidence."""
+        z = 6.0 * best.coverage + 4.0 * best.dense - 5.0
+        if best.missing_salient:
+            z -= 4.0
+        if question.answer_type in _STRICT_TYPES and not best.typed:
+            z -= 2.0
+        return 1.0 / (1.0 + math.exp(-z))
+
+    def _missing(
+        self, salient: frozenset[str], evidence: frozenset[str], passage_id: int
+    ) -> frozenset[str]:
+        """Salient terms absent from the evidence; an acronym may match its spelled-out form."""
+        missing = salient - evidence
+        if not missing:
+            return missing
+        initials = self._initialisms(passage_id)
+        return frozenset(t for t in missing if t not in initials)
+
+    def _initialisms_uncached(self, passage_id: int) -> frozenset[str]:
+        """Initials of runs of capitalised words in a passage: "United Nations" gives "un"."""
+        text = self.index.passage_text(self.index.passages[passage_id])
+        found = set()
+        for run in _CAPITALISED_RUN.finditer(text):
+            letters = "".join(w[0] for w in run.group(0).split() if w[0].isupper()).lower()
+            if len(letters) > 1:
+                found.add(letters)
+        return frozenset(found)
+
+    def _context_terms_uncached(self, passage_id: int) -> frozenset[str]:
+        """Terms of the passage's section heading and document title."""
+        passage = self.index.passages[passage_id]
+        title = self.index.documents[passage.doc_id].title
+        return frozenset(content_terms(f"{title} {passage.section}"))
+
+    # --- choosing and rendering ---------------------------------------------------------
+
+    def _select(
+        self, best: Candidate, candidates: list[Candidate], question: Question
+    ) -> list[Candidate]:
+        """The best sentence, plus close runners-up that add what it lacks (or list items)."""
+        chosen = [best]
+        covered = set(best.new_terms)
+        if question.answer_type is AnswerType.LIST:
+            limit = MAX_LIST_SENTENCES
+        elif question.answer_type in _STRICT_TYPES and best.typed:
+            limit = 1  # one figure or date answers "how many" or "when"
+        else:
+            limit = 2
+        length = self._length(best)
+        for c in candidates[1:]:
+            if len(chosen) >= limit or c.score < 0.85 * best.score:
+                break
+            adds = c.new_terms - covered
+            if question.answer_type is not AnswerType.LIST and not adds:
+                continue
+            if question.answer_type is not AnswerType.LIST and length + self._length(c) > (
+                MAX_ANSWER_CHARS
+            ):
+                continue
+            if c.missing_salient or (question.answer_type in _STRICT_TYPES and not c.typed):
+                continue
+            chosen.append(c)
+            covered |= c.new_terms
+            length += self._length(c)
+        return chosen
+
+    def _length(self, candidate: Candidate) -> int:
+        sentence = self.index.sentences[candidate.sentence_id]
+        return sentence.end - sentence.start
+
+    def _render(self, chosen: list[Candidate]) -> str:
+        """Template words around verbatim sentences, each followed by its marker."""
+        parts = []
+        previous_section: tuple[str, str] | None = None
+        for n, candidate in enumerate(chosen, 1):
+            sentence = self.index.sentences[candidate.sentence_id]
+            passage = self.index.passages[sentence.passage_id]
+            title = self.index.documents[sentence.doc_id].title
+            where = (title, passage.section)
+            if where != previous_section:
+                parts.append(_lead(title, passage.section, first=n == 1))
+            parts.append(f"{self.index.sentence_text(sentence)} [{n}]")
+            previous_section = where
+        return " ".join(parts)
+
+    def _cite(self, n: int, candidate: Candidate) -> Citation:
+        sentence = self.index.sentences[candidate.sentence_id]
+        passage = self.index.passages[sentence.passage_id]
+        return Citation(
+            n=n,
+            doc_id=sentence.doc_id,
+            title=self.index.documents[sentence.doc_id].title,
+            section=passage.section,
+            quote=self.index.sentence_text(sentence),
+            start=sentence.start,
+            end=sentence.end,
+            score=round(candidate.score, 4),
+        )
+
+    def _decline(self, hits: list[Hit], *, confidence: float) -> Answer:
+        citations = []
+        for n, hit in enumerate(hits[:3], 1):
+            passage = self.index.passages[hit.passage_id]
+            citations.append(
+                Citation(
+                    n=n,
+                    doc_id=passage.doc_id,
+                    title=self.index.documents[passage.doc_id].title,
+                    section=passage.section,
+                    quote=self.index.passage_text(passage),
+                    start=passage.start,
+                    end=passage.end,
+                    score=round(hit.score, 4),
+                )
+            )
+        return Answer(DECLINE_TEXT, False, round(confidence, 3), citations)
+
+
+def _lead(title: str, section: str, *, first: bool) -> str:
+    if section == title:
+        return f"According to {title}:" if first else f"{title} also says:"
+    if first:
+        return f"According to {title} (“{section}”):"
+    return f"And under “{section}”:"

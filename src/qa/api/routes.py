@@ -1,0 +1,70 @@
+"""JSON API routes: a few lines each; the pipeline does the work."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query
+from fastapi.concurrency import run_in_threadpool
+
+from qa.api.deps import PipelineDep
+from qa.api.schemas import (
+    MAX_QUESTION_CHARS,
+    MAX_TOP_K,
+    AskRequest,
+    AskResponse,
+    DocumentResponse,
+    HealthResponse,
+    SearchResponse,
+    SearchResult,
+)
+from qa.errors import DocumentNotFoundError
+
+router = APIRouter(prefix="/api")
+
+
+@router.post("/ask", response_model=AskResponse)
+async def ask(body: AskRequest, pipeline: PipelineDep) -> AskResponse:
+    """Answer a question from the corpus, with verbatim citations."""
+    result = await run_in_threadpool(
+        pipeline.ask,
+        body.question,
+        history=[turn.question for turn in body.history],
+        top_k=body.top_k,
+    )
+    return AskResponse.from_result(result)
+
+
+@router.get("/search", response_model=SearchResponse)
+async def search(
+    pipeline: PipelineDep,
+    q: Annotated[str, Query(min_length=1, max_length=MAX_QUESTION_CHARS)],
+    k: Annotated[int, Query(ge=1, le=MAX_TOP_K)] = 5,
+) -> SearchResponse:
+    """The passages closest to a query, best first."""
+    if not q.strip():
+        raise HTTPException(422, "q must not be blank")
+    hits, took_ms = await run_in_threadpool(pipeline.search, q.strip(), k)
+    return SearchResponse(
+        query=q, results=[SearchResult.from_hit(h) for h in hits], took_ms=took_ms
+    )
+
+
+@router.get("/documents/{doc_id:path}", response_model=DocumentResponse)
+async def document(doc_id: str, pipeline: PipelineDep) -> DocumentResponse:
+    """A document of the corpus, whole; 404 for anything else."""
+    try:
+        doc = pipeline.document(doc_id)
+    except DocumentNotFoundError as exc:
+        raise HTTPException(404, str(exc)) from None
+    return DocumentResponse(doc_id=doc.doc_id, title=doc.title, text=doc.text)
+
+
+@router.get("/health", response_model=HealthResponse)
+async def health(pipeline: PipelineDep) -> HealthResponse:
+    index = pipeline.index
+    return HealthResponse(
+        status="ok",
+        documents=len(index.documents),
+        chunks=len(index.passages),
+        model=pipeline.embedder.name,
+        built_at=index.built_at,
+    )

@@ -1,0 +1,111 @@
+"""Request and response bodies of the JSON API, with the contract's limits."""
+
+from typing import Annotated, Self
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from qa.pipeline import AskResult, SearchHit
+
+MAX_QUESTION_CHARS = 1000
+MAX_ANSWER_CHARS_IN_HISTORY = 5000
+MAX_HISTORY_TURNS = 20
+MAX_TOP_K = 20
+
+QuestionText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_QUESTION_CHARS)
+]
+
+
+class Turn(BaseModel):
+    """An earlier turn of the same chat."""
+
+    question: Annotated[str, StringConstraints(max_length=MAX_QUESTION_CHARS)]
+    answer: Annotated[str, StringConstraints(max_length=MAX_ANSWER_CHARS_IN_HISTORY)] = ""
+
+
+class AskRequest(BaseModel):
+    """A question, with the earlier turns of the chat for follow-ups."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"question": "What benefits does South Korea offer?", "top_k": 5}]
+        }
+    )
+
+    question: QuestionText = Field(description="1 to 1,000 characters after trimming.")
+    history: list[Turn] = Field(
+        default_factory=list,
+        max_length=MAX_HISTORY_TURNS,
+        description="Earlier turns, oldest first (at most 20).",
+    )
+    top_k: int = Field(5, ge=1, le=MAX_TOP_K, strict=True, description="Passages to read.")
+
+
+class Citation(BaseModel):
+    """A verbatim quote: `text[start:end] == quote` in the document `doc_id`."""
+
+    n: int
+    doc_id: str
+    title: str
+    section: str
+    quote: str
+    start: int
+    end: int
+    score: float
+
+
+class AskResponse(BaseModel):
+    question: str
+    resolved_question: str = Field(description="The question with follow-ups filled in.")
+    answer: str
+    answered: bool
+    confidence: float = Field(ge=0, le=1)
+    citations: list[Citation]
+    took_ms: float
+
+    @classmethod
+    def from_result(cls, result: AskResult) -> Self:
+        answer = result.answer
+        return cls(
+            question=result.question,
+            resolved_question=result.resolved_question,
+            answer=answer.answer,
+            answered=answer.answered,
+            confidence=answer.confidence,
+            citations=[Citation.model_validate(c, from_attributes=True) for c in answer.citations],
+            took_ms=result.took_ms,
+        )
+
+
+class SearchResult(BaseModel):
+    doc_id: str
+    title: str
+    section: str
+    text: str
+    start: int
+    end: int
+    score: float
+
+    @classmethod
+    def from_hit(cls, hit: SearchHit) -> Self:
+        return cls.model_validate(hit, from_attributes=True)
+
+
+class SearchResponse(BaseModel):
+    query: str
+    results: list[SearchResult]
+    took_ms: float
+
+
+class DocumentResponse(BaseModel):
+    doc_id: str
+    title: str
+    text: str
+
+
+class HealthResponse(BaseModel):
+    status: str
+    documents: int
+    chunks: int
+    model: str
+    built_at: str

@@ -1,0 +1,120 @@
+"""The `qa` command: a thin layer over the pipeline; user mistakes get one line, not a trace."""
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from qa.config import Settings
+from qa.errors import QAError
+
+app = typer.Typer(
+    help="Answer questions from a folder of documents, quoting and citing it.",
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+CorpusOpt = Annotated[
+    Path | None, typer.Option("--corpus", help="Corpus folder (default corpus/, or $QA_CORPUS).")
+]
+IndexOpt = Annotated[
+    Path | None, typer.Option("--index", help="Index folder (default index/, or $QA_INDEX).")
+]
+
+
+def _settings(corpus: Path | None = None, index: Path | None = None, **kw: object) -> Settings:
+    overrides = {k: v for k, v in {"corpus": corpus, "index": index, **kw}.items() if v}
+    return Settings(**overrides)
+
+
+@app.command("index")
+def index_cmd(corpus: CorpusOpt = None, index: IndexOpt = None) -> None:
+    """Build or refresh the index from the corpus."""
+    from qa.pipeline import build
+
+    report = build(_settings(corpus, index))
+    typer.echo(
+        f"documents: {report.documents}  chunks: {report.chunks}  "
+        f"sentences: {report.sentences}  seconds: {report.seconds:.1f}"
+    )
+
+
+@app.command("ask")
+def ask_cmd(
+    question: Annotated[str, typer.Argument(help="The question, in quotes.")],
+    index: IndexOpt = None,
+    corpus: CorpusOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON.")] = False,
+    top_k: Annotated[int, typer.Option("--top-k", min=1, max=20, help="Passages to read.")] = 5,
+) -> None:
+    """Answer a question with numbered citations."""
+    from qa.api.schemas import MAX_QUESTION_CHARS, AskResponse
+    from qa.pipeline import Pipeline
+
+    question = question.strip()
+    if not question or len(question) > MAX_QUESTION_CHARS:
+        raise QAError(f"the question must be 1 to {MAX_QUESTION_CHARS} characters")
+    settings = _settings(corpus, index)
+    pipeline = Pipeline.load(settings)
+    reasons = pipeline.stale_reasons(settings.corpus, max_passage_chars=settings.max_passage_chars)
+    if reasons:
+        typer.echo(f"warning: the index is stale ({'; '.join(reasons)}); run `qa index`", err=True)
+    result = pipeline.ask(question, top_k=top_k)
+    if as_json:
+        typer.echo(AskResponse.from_result(result).model_dump_json(indent=2))
+        return
+    typer.echo(result.answer.answer)
+    if result.answer.citations:
+        typer.echo("")
+        label = "Sources:" if result.answer.answered else "Closest passages:"
+        typer.echo(label)
+    for c in result.answer.citations:
+        typer.echo(f"[{c.n}] {c.title} — {c.section} ({c.doc_id}:{c.start}-{c.end})")
+        typer.echo(f"    “{c.quote}”")
+
+
+@app.command("serve")
+def serve_cmd(
+    corpus: CorpusOpt = None,
+    index: IndexOpt = None,
+    host: Annotated[str | None, typer.Option("--host", help="Default 127.0.0.1.")] = None,
+    port: Annotated[
+        int | None, typer.Option("--port", min=1, max=65535, help="Default 8000.")
+    ] = None,
+) -> None:
+    """Build the index if it is missing or stale, then serve the API and the web chat."""
+    import uvicorn
+
+    from qa.api import create_app
+    from qa.pipeline import Pipeline
+
+    settings = _settings(corpus, index, host=host, port=port)
+    pipeline = Pipeline.load_or_build(settings)
+    uvicorn.run(
+        create_app(settings, pipeline=pipeline),
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+    )
+
+
+def main() -> None:
+    """Entry point: run the app, turning user mistakes into one line on stderr."""
+    logging.basicConfig(level=logging.WARNING, format="warning: %(message)s")
+    try:
+        code = app(args=sys.argv[1:] or ["--help"], prog_name="qa", standalone_mode=False)
+    except typer.Abort:
+        typer.echo("aborted", err=True)
+        code = 130
+    except typer.TyperException as exc:
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        typer.echo(f"error: {message} (see `qa --help`)", err=True)
+        code = getattr(exc, "exit_code", 2)
+    except QAError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        code = 1
+    except KeyboardInterrupt:
+        code = 130
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,19 @@
+"""Settings, from arguments, environment (`QA_CORPUS`, `QA_INDEX`, ...) and defaults."""
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything that can be configured; one place for defaults."""
+
+    model_config = SettingsConfigDict(env_prefix="QA_", extra="ignore")
+
+    corpus: Path = Path("corpus")
+    index: Path = Path("index")
+    max_passage_chars: int = Field(800, ge=100, le=5000)
+    top_k: int = Field(5, ge=1, le=20)
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)

@@ -1,0 +1,104 @@
+"""Follow-up questions, resolved against the earlier turns without a language model.
+
+"And in Canada?" after "How many North Koreans live in the US?" becomes "How many North
+Koreans live in Canada?": the fragment replaces the matching phrase of the previous question.
+"""
+
+import re
+
+_ELLIPSIS = re.compile(
+    r"^\s*(?:(?:and|but|also|so|ok|okay)[,\s]+)?(?:(?:what|how)\s+about|and)\s+(?P<rest>.+?)"
+    r"[\s?.!]*$",
+    re.I,
+)
+_BARE_FRAGMENT = re.compile(r"^\s*(?P<rest>[^?]{1,60}?)[\s?.!]*$")
+_QUESTION_START = re.compile(
+    r"^\s*(what|which|who|whom|whose|when|where|why|how|is|are|was|were|do|does|did|can|could|"
+    r"would|should|will|has|have|had|tell|list|name|give|describe|explain)\b",
+    re.I,
+)
+_WH = re.compile(r"\b(what|which|who|whom|whose|when|where|why|how)\b", re.I)
+_PREPOSITIONS = (
+    "in|into|to|from|for|at|on|of|with|by|about|during|since|after|before|between|under|over|"
+    "within|outside|across|among|through|toward|towards|against"
+)
+_LEADING_PREPOSITION = re.compile(rf"^(?P<prep>{_PREPOSITIONS})\s+\S", re.I)
+_ENTITY = re.compile(
+    r"(?:\bthe\s+)?(?:[A-Z][\w.’'-]*|\d[\d,.]*)(?:\s+(?:of\s+|and\s+|the\s+)?(?:[A-Z][\w.’'-]*|\d[\d,.]*))*"
+)
+_PRONOUN = re.compile(r"\b(there|they|them|their|it|its|he|she|him|his|her)\b", re.I)
+_MAX_FRAGMENT_WORDS = 6
+
+
+def resolve(question: str, previous_questions: list[str]) -> str:
+    """The question with its ellipsis or pronouns filled in from the previous questions."""
+    if not previous_questions:
+        return question
+    previous = resolve(previous_questions[-1], previous_questions[:-1])
+    fragment = _fragment(question)
+    if fragment is not None:
+        return _substitute(previous, fragment)
+    return _replace_pronouns(question, previous)
+
+
+def _fragment(question: str) -> str | None:
+    """The new part of an elliptical follow-up ("in Canada"), or None for a full question."""
+    match = _ELLIPSIS.match(question)
+    if match is None and not _QUESTION_START.match(question) and not _WH.search(question):
+        match = _BARE_FRAGMENT.match(question)
+    if match is None:
+        return None
+    rest = match.group("rest").strip()
+    if not rest or len(rest.split()) > _MAX_FRAGMENT_WORDS or _QUESTION_START.match(rest):
+        return None
+    return rest
+
+
+def _substitute(previous: str, fragment: str) -> str:
+    """Put the fragment in place of the previous question's phrase of the same kind."""
+    body = previous.rstrip(" ?.!")
+    lead = _LEADING_PREPOSITION.match(fragment)
+    if lead:
+        # Replace the last phrase led by the same preposition, up to the end of the clause.
+        prep = lead.group("prep")
+        phrase = re.compile(rf"\b{re.escape(prep)}\s+[^,;?]+$", re.I)
+        match = phrase.search(body) or _last_entity_phrase(body)
+        if match:
+            fragment = fragment[0].lower() + fragment[1:]
+            return f"{body[: match.start()]}{fragment}{body[match.end() :]}?"
+    entities = list(_ENTITY.finditer(body))
+    entities = [m for m in entities if m.start() > 0]
+    if fragment[:1].isupper() and entities:
+        last = entities[-1]
+        return f"{body[: last.start()]}{fragment}{body[last.end() :]}?"
+    return f"{body}, about {fragment}?"
+
+
+def _last_entity_phrase(body: str) -> re.Match[str] | None:
+    """The last preposition phrase whose object is a name ("in the US")."""
+    phrase = re.compile(rf"\b(?:{_PREPOSITIONS})\s+(?:the\s+)?[A-Z][\w.’'-]*(?:\s+[A-Z][\w.’'-]*)*")
+    matches = list(phrase.finditer(body))
+    return matches[-1] if matches else None
+
+
+def _replace_pronouns(question: str, previous: str) -> str:
+    """Replace 'there' by the previous question's last place and 'they'/'it' by its subject."""
+    if not _PRONOUN.search(question) or any(w[:1].isupper() for w in question.split()[1:]):
+        return question  # no pronoun, or the question names its own subject
+    body = previous.rstrip(" ?.!")
+    entities = [m.group(0) for m in _ENTITY.finditer(body) if m.start() > 0]
+    if not entities:
+        return question
+    place = _last_entity_phrase(body)
+
+    def swap(match: re.Match[str]) -> str:
+        word = match.group(0).lower()
+        if word == "there":
+            return place.group(0) if place else f"in {entities[-1]}"
+        if word in ("their", "its", "his", "her"):
+            return f"{entities[0]}’s" if word != "her" else match.group(0)
+        if word in ("they", "them"):
+            return entities[0]
+        return entities[-1]  # it, he, she, him
+
+    return _PRONOUN.sub(swap, question, count=1)

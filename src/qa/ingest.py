@@ -1,0 +1,335 @@
+"""Corpus → documents → sections, passages and sentences, each with character offsets.
+
+Every unit keeps `start` and `end` into its document's text, so `text[start:end]` is the
+unit verbatim: that is what makes citations exact.
+"""
+
+import hashlib
+import logging
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from qa.errors import CorpusError
+from qa.sentences import split_sentences
+
+log = logging.getLogger(__name__)
+
+DOCUMENT_SUFFIXES = (".txt", ".md")
+_HEADING_MAX_CHARS = 80
+_HEADING_MAX_WORDS = 12
+# A line ending in one of these closes a sentence, so it is not a heading and the next
+# line does not continue it.
+_CLOSING = tuple(".!?:;,…\"”’'")
+_MD_HEADING = re.compile(r"^(#{1,6})[ \t]+(.*?)[ \t#]*$")
+_MD_LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
+_MD_FENCE = re.compile(r"^\s*(```|~~~)")
+
+
+@dataclass(frozen=True, slots=True)
+class Heading:
+    """A heading line: where it is and how deep (0 is the document title)."""
+
+    start: int
+    end: int
+    level: int
+
+
+@dataclass(frozen=True, slots=True)
+class Paragraph:
+    """A paragraph's span and the section it sits in."""
+
+    section: str
+    start: int
+    end: int
+
+
+@dataclass(slots=True)
+class Document:
+    """One corpus file as read, with its structure."""
+
+    doc_id: str
+    title: str
+    text: str
+    headings: list[Heading] = field(default_factory=list)
+    paragraphs: list[Paragraph] = field(default_factory=list)
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Passage:
+    """A retrieval unit: a paragraph, or a run of sentences of a long one."""
+
+    id: int
+    doc_id: str
+    section: str
+    start: int
+    end: int
+    sentence_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    """An answer unit: one sentence of a passage."""
+
+    id: int
+    passage_id: int
+    doc_id: str
+    start: int
+    end: int
+
+
+@dataclass(slots=True)
+class Chunks:
+    """All passages and sentences of a corpus, numbered in document order."""
+
+    passages: list[Passage]
+    sentences: list[Sentence]
+
+
+# --- reading the corpus -------------------------------------------------------------------
+
+
+def corpus_files(corpus_dir: Path) -> Iterator[tuple[str, Path]]:
+    """(doc_id, path) of every document under `corpus_dir`, sorted, never outside it."""
+    root = corpus_dir.resolve()
+    for path in sorted(corpus_dir.rglob("*")):
+        rel = path.relative_to(corpus_dir)
+        if any(part.startswith(".") for part in rel.parts):
+            continue
+        if path.suffix.lower() not in DOCUMENT_SUFFIXES or not path.is_file():
+            continue
+        if not path.resolve().is_relative_to(root):
+            log.warning("skipping %s: it points outside the corpus folder", rel.as_posix())
+            continue
+        yield rel.as_posix(), path
+
+
+def read_text(path: Path) -> str:
+    """The file's text as the contract defines it: UTF-8, universal newlines."""
+    with path.open(encoding="utf-8", newline=None) as f:
+        return f.read()
+
+
+def load_corpus(corpus_dir: Path) -> list[Document]:
+    """Parse every document of the corpus; skip unreadable or empty files with a warning."""
+    if not corpus_dir.is_dir():
+        raise CorpusError(f"corpus folder not found: {corpus_dir}")
+    documents = []
+    for doc_id, path in corpus_files(corpus_dir):
+        try:
+            text = read_text(path)
+        except (UnicodeDecodeError, OSError) as exc:
+            log.warning("skipping %s: not readable as UTF-8 text (%s)", doc_id, exc)
+            continue
+        if "\x00" in text:
+            log.warning("skipping %s: binary content", doc_id)
+            continue
+        document = parse_document(doc_id, text)
+        if not document.paragraphs:
+            log.warning("skipping %s: no text to index", doc_id)
+            continue
+        documents.append(document)
+    if not documents:
+        raise CorpusError(f"no .txt or .md documents with text in {corpus_dir}")
+    return documents
+
+
+def parse_document(doc_id: str, text: str) -> Document:
+    """Title, headings and paragraphs of one document, by its file type."""
+    if doc_id.lower().endswith(".md"):
+        return _parse_markdown(doc_id, text)
+    return _parse_plain_text(doc_id, text)
+
+
+# --- structure ---------------------------------------------------------------------------
+
+
+def _lines(text: str) -> list[tuple[int, int]]:
+    """(start, end) of every line, without its line break."""
+    spans, pos = [], 0
+    for line in text.splitlines(keepends=True):
+        body = line.rstrip("\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
+        spans.append((pos, pos + len(body)))
+        pos += len(line)
+    return spans
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    """Shrink a span so that it has no white space at either end."""
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def looks_like_heading(line: str) -> bool:
+    """A short line that does not end a sentence."""
+    line = line.strip()
+    return (
+        0 < len(line) <= _HEADING_MAX_CHARS
+        and len(line.split()) <= _HEADING_MAX_WORDS
+        and not line.endswith(_CLOSING)
+        and any(c.isalpha() for c in line)
+    )
+
+
+def _parse_plain_text(doc_id: str, text: str) -> Document:
+    """First line is the title; a short unpunctuated line before a paragraph is a heading."""
+    lines = [_trim(text, s, e) for s, e in _lines(text)]
+    nonblank = [(s, e) for s, e in lines if e > s]
+    if not nonblank:
+        return Document(doc_id, _fallback_title(doc_id), text)
+    title_span = nonblank[0]
+    title = text[title_span[0] : title_span[1]]
+    document = Document(doc_id, title, text, headings=[Heading(*title_span, level=0)])
+    body = nonblank[1:]
+    heading_flags = _plain_text_headings(text, body)
+    section = title
+    para: list[int] | None = None  # [start, end] of the paragraph being read
+    prev_end = title_span[1]
+    for (s, e), is_heading in zip(body, heading_flags, strict=True):
+        blank_between = text[prev_end:s].count("\n") > 1
+        last_char = text[prev_end - 1 : prev_end]
+        continues = para is not None and (
+            last_char == ":"  # "... defines a refugee as:" belongs with what follows
+            or (not blank_between and not last_char.endswith((*_CLOSING, ")")))
+        )
+        if is_heading:
+            _close(document, section, para)
+            para = None
+            section = text[s:e]
+            document.headings.append(Heading(s, e, level=1))
+        elif continues and para is not None:
+            para[1] = e  # a hard-wrapped line of the same paragraph
+        else:
+            _close(document, section, para)
+            para = [s, e]
+        prev_end = e
+    _close(document, section, para)
+    return document
+
+
+def _plain_text_headings(text: str, lines: list[tuple[int, int]]) -> list[bool]:
+    """Which lines are headings: heading-like lines that start a block and precede a paragraph.
+
+    A run of heading-like lines ("Part 1" above "Background") counts as headings when a
+    paragraph follows the run.
+    """
+    like = [looks_like_heading(text[s:e]) for s, e in lines]
+    flags = [False] * len(lines)
+    paragraph_follows = False
+    for i in range(len(lines) - 1, -1, -1):
+        if not like[i]:
+            paragraph_follows = True
+            continue
+        s = lines[i][0]
+        prev_end = lines[i - 1][1] if i else 0
+        starts_block = (
+            i == 0
+            or text[prev_end:s].count("\n") > 1
+            or text[prev_end - 1] in '.!?:;”")…'
+            or like[i - 1]
+        )
+        flags[i] = paragraph_follows and starts_block
+    return flags
+
+
+def _parse_markdown(doc_id: str, text: str) -> Document:
+    """`#` headings make sections; blank lines and list items separate paragraphs."""
+    document = Document(doc_id, _fallback_title(doc_id), text)
+    section = document.title
+    title_found = False
+    para: list[int] | None = None
+    in_fence = False
+    for s, e in _lines(text):
+        line = text[s:e]
+        if _MD_FENCE.match(line):
+            in_fence = not in_fence
+            _close(document, section, para)
+            para = None
+            continue
+        if in_fence:
+            continue
+        heading = _MD_HEADING.match(line)
+        if heading:
+            _close(document, section, para)
+            para = None
+            level = len(heading.group(1))
+            hs = s + heading.start(2)
+            he = s + heading.end(2)
+            if not title_found and level == 1:
+                title_found = True
+                document.title = section = text[hs:he]
+                document.headings.append(Heading(hs, he, level=0))
+            else:
+                section = text[hs:he]
+                document.headings.append(Heading(hs, he, level=level))
+            continue
+        ts, te = _trim(text, s, e)
+        if ts == te:
+            _close(document, section, para)
+            para = None
+        elif para is None or _MD_LIST_ITEM.match(line):
+            _close(document, section, para)
+            para = [ts, te]
+        else:
+            para[1] = te
+    _close(document, section, para)
+    if not title_found and document.paragraphs:
+        first = document.paragraphs[0]
+        document.title = text[first.start : first.end].split("\n")[0][:_HEADING_MAX_CHARS]
+    return document
+
+
+def _close(document: Document, section: str, para: list[int] | None) -> None:
+    if para is not None and para[1] > para[0]:
+        document.paragraphs.append(Paragraph(section, para[0], para[1]))
+
+
+def _fallback_title(doc_id: str) -> str:
+    return Path(doc_id).stem.replace("-", " ").replace("_", " ").strip().capitalize()
+
+
+# --- passages and sentences --------------------------------------------------------------
+
+
+def chunk(documents: list[Document], max_passage_chars: int) -> Chunks:
+    """Split paragraphs into passages (at sentence boundaries) and sentences."""
+    passages: list[Passage] = []
+    sentences: list[Sentence] = []
+    for document in documents:
+        for para in document.paragraphs:
+            spans = split_sentences(document.text, para.start, para.end)
+            for group in _group_sentences(spans, max_passage_chars):
+                passage_id = len(passages)
+                first_id = len(sentences)
+                for s, e in group:
+                    sentences.append(Sentence(len(sentences), passage_id, document.doc_id, s, e))
+                passages.append(
+                    Passage(
+                        id=passage_id,
+                        doc_id=document.doc_id,
+                        section=para.section,
+                        start=group[0][0],
+                        end=group[-1][1],
+                        sentence_ids=tuple(range(first_id, len(sentences))),
+                    )
+                )
+    return Chunks(passages, sentences)
+
+
+def _group_sentences(spans: list[tuple[int, int]], max_chars: int) -> list[list[tuple[int, int]]]:
+    """Greedy runs of consecutive sentences no longer than `max_chars` (one may exceed it)."""
+    groups: list[list[tuple[int, int]]] = []
+    for span in spans:
+        if groups and span[1] - groups[-1][0][0] <= max_chars:
+            groups[-1].append(span)
+        else:
+            groups.append([span])
+    return groups

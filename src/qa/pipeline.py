@@ -1,0 +1,137 @@
+"""The one place where the stages meet: question → retrieve → answer, with citations."""
+
+import logging
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import faiss
+
+from qa.answer import Answer, Answerer
+from qa.config import Settings
+from qa.embed import Embedder, load_embedder
+from qa.errors import DocumentNotFoundError, IndexCorruptError, IndexMissingError
+from qa.followup import resolve
+from qa.index import BuildReport, Index, build_index, load_index, stale_reasons
+from qa.ingest import Document
+from qa.question import parse_question
+from qa.retrieve import retrieve
+from qa.text import content_terms
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class AskResult:
+    """An answer to one question, as the API returns it."""
+
+    question: str
+    resolved_question: str
+    answer: Answer
+    took_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    doc_id: str
+    title: str
+    section: str
+    text: str
+    start: int
+    end: int
+    score: float
+
+
+class Pipeline:
+    """A loaded index and model, ready to answer; safe to share between requests."""
+
+    def __init__(self, index: Index, embedder: Embedder) -> None:
+        self.index = index
+        self.embedder = embedder
+        self.answerer = Answerer(index)
+
+    # --- construction -------------------------------------------------------------------
+
+    @classmethod
+    def load(cls, settings: Settings, *, embedder: Embedder | None = None) -> "Pipeline":
+        """Load the index as it is (stale or not)."""
+        return cls(load_index(settings.index), embedder or load_embedder())
+
+    @classmethod
+    def load_or_build(cls, settings: Settings, *, embedder: Embedder | None = None) -> "Pipeline":
+        """Load the index, building it first when it is missing, damaged or stale."""
+        embedder = embedder or load_embedder()
+        try:
+            index = load_index(settings.index)
+            reasons = stale_reasons(
+                index.manifest, settings.corpus, max_passage_chars=settings.max_passage_chars
+            )
+        except (IndexMissingError, IndexCorruptError) as exc:
+            reasons = [str(exc)]
+        if reasons:
+            log.warning("building the index: %s", "; ".join(reasons))
+            build(settings, embedder=embedder)
+            index = load_index(settings.index)
+        return cls(index, embedder)
+
+    def stale_reasons(self, corpus: Path, *, max_passage_chars: int) -> list[str]:
+        return stale_reasons(self.index.manifest, corpus, max_passage_chars=max_passage_chars)
+
+    # --- questions ----------------------------------------------------------------------
+
+    def ask(self, question: str, *, history: list[str] | None = None, top_k: int = 5) -> AskResult:
+        """Answer a question (with the earlier questions of the chat, oldest first)."""
+        started = time.perf_counter()
+        resolved = resolve(question.strip(), [q.strip() for q in history or []])
+        parsed = parse_question(resolved)
+        vector = self.embedder.encode_one(resolved)
+        hits = retrieve(self.index, vector, parsed.terms, top_k)
+        answer = self.answerer.answer(parsed, vector, hits)
+        took = (time.perf_counter() - started) * 1000
+        return AskResult(question, resolved, answer, round(took, 2))
+
+    def search(self, query: str, k: int = 5) -> tuple[list[SearchHit], float]:
+        """The `k` passages closest to a query, best first, and the time taken in ms."""
+        started = time.perf_counter()
+        vector = self.embedder.encode_one(query)
+        hits = retrieve(self.index, vector, content_terms(query), k)
+        results = []
+        for hit in hits:
+            passage = self.index.passages[hit.passage_id]
+            results.append(
+                SearchHit(
+                    doc_id=passage.doc_id,
+                    title=self.index.documents[passage.doc_id].title,
+                    section=passage.section,
+                    text=self.index.passage_text(passage),
+                    start=passage.start,
+                    end=passage.end,
+                    score=round(hit.score, 4),
+                )
+            )
+        return results, round((time.perf_counter() - started) * 1000, 2)
+
+    def document(self, doc_id: str) -> Document:
+        """A document of the indexed corpus, by its id; nothing else is ever returned."""
+        try:
+            return self.index.documents[doc_id]
+        except KeyError:
+            raise DocumentNotFoundError(f"no document {doc_id!r} in the corpus") from None
+
+
+def build(settings: Settings, *, embedder: Embedder | None = None) -> BuildReport:
+    """Build the index from the corpus named in the settings."""
+    return build_index(
+        settings.corpus,
+        settings.index,
+        embedder or load_embedder(),
+        max_passage_chars=settings.max_passage_chars,
+    )
+
+
+def limit_threads() -> None:
+    """One FAISS thread per request: on small machines, threads cost more than they save."""
+    faiss.omp_set_num_threads(1)
+
+
+__all__ = ["AskResult", "Pipeline", "SearchHit", "build", "limit_threads", "replace"]

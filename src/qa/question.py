@@ -1,0 +1,134 @@
+"""What a question asks for: its content terms, its salient terms and its expected answer type."""
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+from qa.text import content_terms, normalise, words
+
+
+class AnswerType(StrEnum):
+    NUMBER = "number"
+    DATE = "date"
+    PERSON = "person"
+    PLACE = "place"
+    REASON = "reason"
+    LIST = "list"
+    OTHER = "other"
+
+
+def _words(*alternatives: str) -> re.Pattern[str]:
+    return re.compile(r"\b(" + "|".join(alternatives) + r")\b", re.I)
+
+
+# First match wins: "when" questions before "how many", "why" before "who".
+_TYPE_PATTERNS: list[tuple[AnswerType, re.Pattern[str]]] = [
+    (
+        AnswerType.DATE,
+        _words(
+            "when",
+            "since when",
+            r"(what|which) (year|date|month|day|decade|century)",
+        ),
+    ),
+    (
+        AnswerType.NUMBER,
+        _words(
+            "how (many|much|old|long|far|large|big|often|high)",
+            "what (percentage|percent|share|proportion|number|amount|fraction|portion|size)",
+        ),
+    ),
+    (
+        AnswerType.REASON,
+        _words(
+            "why",
+            "for what reason",
+            r"what (made|makes|caused|causes|led|leads|drove|drives|motivat\w*)",
+            "what (is|was|are|were) the reasons?",
+        ),
+    ),
+    (AnswerType.PERSON, _words("who", "whom", "whose")),
+    (
+        AnswerType.PLACE,
+        _words("where", "which (country|countries|city|cities|place|places|region|town|state)"),
+    ),
+    (
+        AnswerType.LIST,
+        _words(
+            r"(what|which) (are|were) (the )?\w+s",
+            "(list|name) (the|all|some)",
+            r"what \w+s (do|does|did|are|were)",
+        ),
+    ),
+]
+
+_NUMBER_WORDS = frozenset(
+    "one two three four five six seven eight nine ten eleven twelve twenty thirty forty fifty "
+    "hundred hundreds thousand thousands million millions billion billions dozen dozens half "
+    "quarter third percent".split()
+)
+_MONTHS = frozenset(
+    "january february march april may june july august september october november december".split()
+)
+_REASON_MARKERS = re.compile(
+    r"\b(because|due to|owing to|since|as a result|reasons?|so that|in order to|led to|"
+    r"caused?|motivat\w*|driv\w*|fear\w*|thus|therefore)\b",
+    re.I,
+)
+_DIGIT = re.compile(r"\d")
+_YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})s?\b")
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    """A parsed question."""
+
+    text: str
+    terms: list[str]
+    salient: frozenset[str]
+    answer_type: AnswerType
+
+
+def parse_question(text: str) -> Question:
+    return Question(
+        text=text,
+        terms=list(dict.fromkeys(content_terms(text))),
+        salient=salient_terms(text),
+        answer_type=expected_type(text),
+    )
+
+
+def expected_type(question: str) -> AnswerType:
+    """The kind of answer the question's form asks for."""
+    for answer_type, pattern in _TYPE_PATTERNS:
+        if pattern.search(question):
+            return answer_type
+    return AnswerType.OTHER
+
+
+def salient_terms(question: str) -> frozenset[str]:
+    """Terms the answer must be about: names (capitalised words past the first), numbers."""
+    salient = set()
+    for i, word in enumerate(words(question)):
+        if any(c.isdigit() for c in word):
+            salient.add(normalise(word))
+        elif i > 0 and word[:1].isupper():
+            salient.update(content_terms(word))
+    return frozenset(salient)
+
+
+def has_type(sentence: str, answer_type: AnswerType) -> bool:
+    """Whether a sentence holds something of the expected type."""
+    if answer_type is AnswerType.NUMBER:
+        return bool(_DIGIT.search(sentence)) or _has_word(sentence, _NUMBER_WORDS)
+    if answer_type is AnswerType.DATE:
+        return bool(_YEAR.search(sentence)) or _has_word(sentence, _MONTHS)
+    if answer_type is AnswerType.REASON:
+        return bool(_REASON_MARKERS.search(sentence))
+    if answer_type in (AnswerType.PERSON, AnswerType.PLACE):
+        return any(w[:1].isupper() for w in words(sentence)[1:])
+    return True
+
+
+def _has_word(sentence: str, vocabulary: frozenset[str]) -> bool:
+    return any(normalise(w) in vocabulary for w in words(sentence))

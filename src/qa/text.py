@@ -1,0 +1,65 @@
+"""Word-level text handling shared by BM25 and the answerer: tokens, stems, stop words."""
+
+import re
+from functools import cache
+
+import Stemmer
+from bm25s.stopwords import STOPWORDS_EN
+
+# Words that shape a question but never carry its topic.
+QUESTION_WORDS = frozenset(
+    "what which who whom whose when where why how much many does did do is are was were "
+    "can could would should will shall may might tell give name describe explain kind type "
+    "according".split()
+)
+# bm25s's list is Lucene's 33 words; these are the other common function words.
+FUNCTION_WORDS = frozenset(
+    "about above after again against all am any because been before being below between both "
+    "cannot could did does doing down during each few from further had has have having he her "
+    "here hers herself him himself his i i'm its itself just me more most my myself nor now "
+    "off once only other ought our ours ourselves out over own same she should so some than "
+    "that's them themselves those through too under until up very we were what when where "
+    "which while who whom why would you your yours yourself yourselves also s get got".split()
+)
+STOP_WORDS = frozenset(STOPWORDS_EN) | FUNCTION_WORDS | QUESTION_WORDS
+
+_WORD = re.compile(r"\w+(?:[.,'’]\w+)*", re.UNICODE)
+
+
+@cache
+def _stemmer() -> Stemmer.Stemmer:
+    return Stemmer.Stemmer("english")
+
+
+def words(text: str) -> list[str]:
+    """Words of `text` as written (numbers keep their inner commas and dots)."""
+    return _WORD.findall(text)
+
+
+def normalise(word: str) -> str:
+    """Lower-case a word and drop thousands separators and possessives."""
+    word = word.lower().replace("’", "'")
+    if word.endswith("'s"):
+        word = word[:-2]
+    if any(c.isdigit() for c in word):
+        word = word.replace(",", "")
+    return word
+
+
+def stem(word: str) -> str:
+    """Light stemming so that 'settled' and 'settle' meet."""
+    return _stemmer().stemWord(word)
+
+
+def content_terms(text: str) -> list[str]:
+    """Stemmed words of `text` without stop words: what BM25 and term coverage compare."""
+    terms = []
+    for word in words(text):
+        if "." in word and not any(c.isdigit() for c in word):
+            word = word.replace(".", "")  # "U.S." and "US" are one term
+        norm = normalise(word)
+        if len(word) > 1 and word.isupper():
+            terms.append(norm)  # an acronym ("US", "UN") is never a stop word
+        elif norm not in STOP_WORDS and (len(norm) > 1 or norm.isdigit()):
+            terms.append(stem(norm))
+    return terms
