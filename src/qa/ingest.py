@@ -236,7 +236,9 @@ def _plain_text_headings(text: str, lines: list[tuple[int, int]]) -> list[bool]:
             or text[prev_end - 1] in '.!?:;”")…'
             or like[i - 1]
         )
-        flags[i] = paragraph_follows and starts_block
+        next_line = text[lines[i + 1][0] : lines[i + 1][1]] if i + 1 < len(lines) else ""
+        continued = next_line[:1].islower()  # a hard-wrapped sentence, not a heading
+        flags[i] = paragraph_follows and starts_block and not continued
     return flags
 
 
@@ -281,9 +283,15 @@ def _parse_markdown(doc_id: str, text: str) -> Document:
         else:
             para[1] = te
     _close(document, section, para)
+    fallback = _fallback_title(doc_id)
     if not title_found and document.paragraphs:
         first = document.paragraphs[0]
         document.title = text[first.start : first.end].split("\n")[0][:_HEADING_MAX_CHARS]
+    # Text above the title heading belongs to the document as a whole.
+    document.paragraphs = [
+        Paragraph(document.title, p.start, p.end) if p.section == fallback else p
+        for p in document.paragraphs
+    ]
     return document
 
 

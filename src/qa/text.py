@@ -1,6 +1,7 @@
 """Word-level text handling shared by BM25 and the answerer: tokens, stems, stop words."""
 
 import re
+import unicodedata
 from functools import cache
 
 import Stemmer
@@ -37,7 +38,11 @@ def words(text: str) -> list[str]:
 
 
 def normalise(word: str) -> str:
-    """Lower-case a word and drop thousands separators and possessives."""
+    """Lower-case a word, drop accents, thousands separators and possessives."""
+    if not word.isascii():
+        decomposed = unicodedata.normalize("NFKD", word)
+        stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+        word = unicodedata.normalize("NFKC", stripped)
     word = word.lower().replace("’", "'")
     if word.endswith("'s"):
         word = word[:-2]

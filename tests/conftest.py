@@ -1,0 +1,54 @@
+"""Shared fixtures: the real packaged model (loaded once), a real index of the repo corpus."""
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+from qa.api import create_app
+from qa.config import Settings
+from qa.embed import Embedder, load_embedder
+from qa.pipeline import Pipeline, build
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = REPO / "corpus"
+CORPUS_DOC = "destinations-of-north-korean-defectors.txt"
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    return load_embedder()
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Settings:
+    """Settings whose index is a real build of the repo's corpus, made once per session."""
+    settings = Settings(corpus=CORPUS, index=tmp_path_factory.mktemp("index"))
+    build(settings, embedder=embedder)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def pipeline(settings: Settings, embedder: Embedder) -> Pipeline:
+    return Pipeline.load(settings, embedder=embedder)
+
+
+@pytest.fixture(scope="session")
+def client(settings: Settings, pipeline: Pipeline) -> Iterator[TestClient]:
+    with TestClient(create_app(settings, pipeline=pipeline)) as client:
+        yield client
+
+
+def write_corpus(folder: Path, files: dict[str, str]) -> Path:
+    """A small corpus made in the test."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return folder

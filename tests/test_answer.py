@@ -1,0 +1,110 @@
+"""Answers: the sentence that holds the fact, cited verbatim; weak evidence is declined."""
+
+import pytest
+
+from qa.answer import DECLINE_TEXT
+from qa.followup import resolve
+
+
+def check_citations(pipeline, answer):
+    for citation in answer.citations:
+        text = pipeline.index.documents[citation.doc_id].text
+        assert text[citation.start : citation.end] == citation.quote
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("How many North Koreans reside in Canada?", "970"),
+        ("How many North Korean refugees have resettled in South Korea?", "33,000"),
+        ("How long is the adaptation training at Hanawon?", "12-week"),
+        ("How many asylum applications did the UK reject in 2013?", "30 out of 40"),
+        ("When were North Koreans first granted refugee status by the US?", "May 5, 2006"),
+        ("How many North Koreans are estimated to be hiding in China?", "200,000"),
+        ("What does Saeteomin mean?", "New Settlers"),
+        ("How many North Koreans live in New Malden?", "700"),
+        ("How many North Koreans had sailed to Japan in September 2011?", "9 North Koreans"),
+    ],
+)
+def test_answer_quotes_and_cites_the_sentence_with_the_fact(pipeline, question, expected):
+    answer = pipeline.ask(question).answer
+    assert answer.answered, answer
+    assert expected in answer.answer
+    assert any(expected in c.quote for c in answer.citations)
+    assert "[1]" in answer.answer
+    check_citations(pipeline, answer)
+
+
+def test_answers_are_short(pipeline):
+    answer = pipeline.ask("How many North Koreans reside in Canada?").answer
+    assert len(answer.citations) == 1
+    assert len(answer.answer) < 300
+
+
+def test_every_marker_points_to_a_citation(pipeline):
+    answer = pipeline.ask("What benefits does South Korea offer North Korean refugees?").answer
+    markers = {int(n) for n in __import__("re").findall(r"\[(\d+)\]", answer.answer)}
+    assert markers == {c.n for c in answer.citations}
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How many North Koreans live in Russia?",
+        "What is the capital of North Korea?",
+        "How many North Koreans live in Australia?",
+        "Who won the 2018 World Cup?",
+        "What is the boiling point of water?",
+        "How many North Korean defectors lived in South Korea in 1990?",
+    ],
+)
+def test_questions_the_corpus_does_not_answer_are_declined(pipeline, question):
+    answer = pipeline.ask(question).answer
+    assert not answer.answered
+    assert answer.answer == DECLINE_TEXT
+    assert answer.citations, "a declined answer still lists the closest passages"
+    check_citations(pipeline, answer)
+
+
+def test_confidence_is_high_for_answers_and_low_for_declines(pipeline):
+    yes = pipeline.ask("How many North Koreans reside in Canada?").answer
+    no = pipeline.ask("What is the capital of North Korea?").answer
+    assert 0.5 <= yes.confidence <= 1
+    assert 0 <= no.confidence < 0.5
+
+
+def test_follow_up_is_resolved_against_the_previous_question(pipeline):
+    result = pipeline.ask(
+        "And in Canada?", history=["How many North Korean refugees have settled in the US?"]
+    )
+    assert result.resolved_question == "How many North Korean refugees have settled in Canada?"
+    assert result.answer.answered
+    assert "970" in result.answer.answer
+
+
+@pytest.mark.parametrize(
+    ("question", "history", "resolved"),
+    [
+        ("And in Canada?", ["How many live in the US?"], "How many live in Canada?"),
+        ("What about Japan?", ["Why do refugees avoid China?"], "Why do refugees avoid Japan?"),
+        ("Canada?", ["How many live in the US?"], "How many live in Canada?"),
+        (
+            "How many live there?",
+            ["Why do refugees choose the United States?"],
+            "How many live in the United States?",
+        ),
+        ("Is it hard?", [], "Is it hard?"),
+        (
+            "Why is it hard to adapt in South Korea?",
+            ["How many live in the US?"],
+            "Why is it hard to adapt in South Korea?",
+        ),
+        (
+            "And in Canada?",
+            ["How many live in the US?", "And in Japan?"],
+            "How many live in Canada?",
+        ),
+    ],
+)
+def test_follow_up_resolution(question, history, resolved):
+    assert resolve(question, history) == resolved

@@ -1,0 +1,172 @@
+"""The HTTP API through FastAPI's client: every contract field and limit."""
+
+import pytest
+
+from conftest import CORPUS_DOC
+
+QUESTION = "How many North Koreans reside in Canada?"
+
+
+def ask(client, **body):
+    return client.post("/api/ask", json=body)
+
+
+def test_ask_returns_every_contract_field(client):
+    response = ask(client, question=QUESTION)
+    assert response.status_code == 200
+    data = response.json()
+    assert set(data) >= {"question", "answer", "answered", "confidence", "citations", "took_ms"}
+    assert data["question"] == QUESTION
+    assert data["answered"] is True
+    assert "970" in data["answer"]
+    assert 0 <= data["confidence"] <= 1
+    assert data["took_ms"] > 0
+    citation = data["citations"][0]
+    assert set(citation) == {
+        "n", "doc_id", "title", "section", "quote", "start", "end", "score"
+    }  # fmt: skip
+    assert citation["n"] == 1
+    assert citation["doc_id"] == CORPUS_DOC
+    assert citation["title"] == "Destinations of North Korean Defectors"
+    assert citation["section"] == "Canada"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        QUESTION,
+        "What benefits does South Korea offer?",
+        "What is the capital of North Korea?",
+        "Why do North Koreans stay in China?",
+        "refugee",
+    ],
+)
+def test_every_citation_is_verbatim_in_the_served_document(client, question):
+    data = ask(client, question=question, top_k=8).json()
+    for citation in data["citations"]:
+        doc = client.get(f"/api/documents/{citation['doc_id']}").json()
+        assert doc["text"][citation["start"] : citation["end"]] == citation["quote"]
+
+
+def test_question_is_trimmed(client):
+    assert ask(client, question=f"  {QUESTION}\n").json()["question"] == QUESTION
+
+
+def test_history_resolves_a_follow_up(client):
+    data = ask(
+        client,
+        question="And in Canada?",
+        history=[{"question": "How many North Korean refugees have settled in the US?",
+                  "answer": "More than 170 [1]"}],
+    ).json()  # fmt: skip
+    assert data["resolved_question"] == "How many North Korean refugees have settled in Canada?"
+    assert "970" in data["answer"]
+
+
+def test_top_k_limits_the_closest_passages_of_a_decline(client):
+    data = ask(client, question="What is the capital of North Korea?", top_k=1).json()
+    assert data["answered"] is False
+    assert len(data["citations"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({}, "question"),
+        ({"question": ""}, "question"),
+        ({"question": "   \n\t "}, "question"),
+        ({"question": "x" * 1001}, "question"),
+        ({"question": 42}, "question"),
+        ({"question": QUESTION, "top_k": 0}, "top_k"),
+        ({"question": QUESTION, "top_k": 21}, "top_k"),
+        ({"question": QUESTION, "top_k": "5"}, "top_k"),
+        ({"question": QUESTION, "top_k": 2.5}, "top_k"),
+        ({"question": QUESTION, "history": [{"question": "q"}] * 21}, "history"),
+        ({"question": QUESTION, "history": "not a list"}, "history"),
+        ({"question": QUESTION, "history": [{"answer": "no question"}]}, "history"),
+    ],
+)
+def test_bad_input_gets_422_naming_the_field(client, body, field):
+    response = ask(client, **body)
+    assert response.status_code == 422
+    assert any(field in err["loc"] for err in response.json()["detail"])
+
+
+def test_limits_are_inclusive(client):
+    assert ask(client, question="x" * 1000).status_code == 200
+    assert ask(client, question=QUESTION, top_k=20).status_code == 200
+    history = [{"question": "How many live in the US?", "answer": ""}] * 20
+    assert ask(client, question="And Canada?", history=history).status_code == 200
+
+
+def test_invalid_json_gets_422(client):
+    response = client.post(
+        "/api/ask", content=b"{not json", headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422
+
+
+def test_search_returns_passages_best_first(client):
+    response = client.get("/api/search", params={"q": "resettlement benefits", "k": 3})
+    assert response.status_code == 200
+    data = response.json()
+    assert data["query"] == "resettlement benefits"
+    assert len(data["results"]) == 3
+    first = data["results"][0]
+    assert set(first) == {"doc_id", "title", "section", "text", "start", "end", "score"}
+    assert first["section"] == "South Korea"
+    scores = [r["score"] for r in data["results"]]
+    assert scores == sorted(scores, reverse=True)
+    assert data["took_ms"] > 0
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"q": ""}, {"q": "   "}, {"q": "x" * 1001}, {"q": "a", "k": 0}, {"q": "a", "k": 99}],
+)
+def test_search_rejects_bad_queries(client, params):
+    assert client.get("/api/search", params=params).status_code == 422
+
+
+def test_document_is_served_whole(client):
+    response = client.get(f"/api/documents/{CORPUS_DOC}")
+    assert response.status_code == 200
+    data = response.json()
+    assert data["doc_id"] == CORPUS_DOC
+    assert data["title"] == "Destinations of North Korean Defectors"
+    with open(f"corpus/{CORPUS_DOC}", encoding="utf-8") as f:
+        assert data["text"] == f.read()
+
+
+@pytest.mark.parametrize(
+    "doc_id",
+    [
+        "nope.txt",
+        "../pyproject.toml",
+        "..%2Fpyproject.toml",
+        "%2E%2E/%2E%2E/etc/passwd",
+        "/etc/passwd",
+        f"{CORPUS_DOC}/..",
+    ],
+)
+def test_unknown_documents_and_paths_outside_the_corpus_get_404(client, doc_id):
+    assert client.get(f"/api/documents/{doc_id}").status_code == 404
+
+
+def test_health_reports_the_index(client):
+    data = client.get("/api/health").json()
+    assert data["status"] == "ok"
+    assert data["documents"] == 1
+    assert data["chunks"] > 10
+    assert data["model"] == "sentence-transformers/all-MiniLM-L6-v2"
+    assert data["built_at"]
+
+
+def test_openapi_documents_the_limits(client):
+    schema = client.get("/openapi.json").json()
+    ask_request = schema["components"]["schemas"]["AskRequest"]["properties"]
+    assert ask_request["question"]["maxLength"] == 1000
+    assert ask_request["top_k"]["minimum"] == 1
+    assert ask_request["top_k"]["maximum"] == 20
+    assert ask_request["history"]["maxItems"] == 20
+    assert client.get("/docs").status_code == 200

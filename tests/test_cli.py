@@ -1,0 +1,114 @@
+"""The `qa` command, run in process through its entry point."""
+
+import json
+import sys
+
+import pytest
+
+from conftest import write_corpus
+from qa.cli import main
+
+CORPUS = {
+    "lakes.txt": (
+        "Lakes of the North\n\nBlue Lake\n"
+        "Blue Lake is 40 metres deep. It freezes every January.\n\n"
+        "Green Lake\nGreen Lake is shallow and warm. Swimmers visit it in summer.\n"
+    )
+}
+
+
+def run(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
+    monkeypatch.setattr(sys, "argv", ["qa", *args])
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    out, err = capsys.readouterr()
+    return exit_info.value.code, out, err
+
+
+@pytest.fixture
+def lakes(tmp_path, monkeypatch, capsys):
+    corpus = write_corpus(tmp_path / "corpus", CORPUS)
+    index = tmp_path / "index"
+    code, out, _ = run(monkeypatch, capsys, "index", "--corpus", str(corpus), "--index", str(index))
+    assert code == 0, out
+    return corpus, index, out
+
+
+def test_index_prints_counts_and_seconds(lakes):
+    _, _, out = lakes
+    assert out.startswith("documents: 1  chunks: 2  sentences: 4  seconds: ")
+
+
+def test_ask_prints_the_answer_then_numbered_citations(lakes, monkeypatch, capsys):
+    corpus, index, _ = lakes
+    code, out, err = run(
+        monkeypatch, capsys, "ask", "How deep is Blue Lake?", "--index", str(index),
+        "--corpus", str(corpus),
+    )  # fmt: skip
+    assert code == 0, err
+    lines = out.splitlines()
+    assert "Blue Lake is 40 metres deep. [1]" in lines[0]
+    assert lines[2] == "Sources:"
+    assert lines[3] == "[1] Lakes of the North — Blue Lake (lakes.txt:30-58)"
+    assert lines[4] == "    “Blue Lake is 40 metres deep.”"
+    assert err == ""
+
+
+def test_ask_json_prints_the_api_object(lakes, monkeypatch, capsys):
+    corpus, index, _ = lakes
+    code, out, _ = run(
+        monkeypatch, capsys, "ask", "How deep is Blue Lake?", "--json", "--index", str(index),
+        "--corpus", str(corpus),
+    )  # fmt: skip
+    assert code == 0
+    data = json.loads(out)
+    assert data["answered"] is True
+    assert data["citations"][0]["quote"] == "Blue Lake is 40 metres deep."
+    assert set(data) >= {"question", "answer", "answered", "confidence", "citations", "took_ms"}
+
+
+def test_environment_names_the_index_and_corpus(lakes, monkeypatch, capsys):
+    corpus, index, _ = lakes
+    monkeypatch.setenv("QA_INDEX", str(index))
+    monkeypatch.setenv("QA_CORPUS", str(corpus))
+    code, out, _ = run(monkeypatch, capsys, "ask", "When does Blue Lake freeze?")
+    assert code == 0
+    assert "January" in out
+
+
+def test_ask_with_a_stale_index_warns_on_stderr(lakes, monkeypatch, capsys):
+    corpus, index, _ = lakes
+    (corpus / "lakes.txt").write_text("Lakes\n\nAll the lakes dried up.", encoding="utf-8")
+    code, out, err = run(
+        monkeypatch, capsys, "ask", "How deep is Blue Lake?", "--index", str(index),
+        "--corpus", str(corpus),
+    )  # fmt: skip
+    assert code == 0
+    assert "stale" in err and "qa index" in err
+    assert "40 metres" in out  # it still answers from the index it has
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["ask", "Anything?", "--index", "/no/such/index"], 1, "error: no index in /no/such/index"),
+        (["index", "--corpus", "/no/such/corpus", "--index", "/tmp/x"], 1, "error: corpus folder"),
+        (["ask", "   "], 1, "error: the question must be 1 to 1000 characters"),
+        (["ask"], 2, "error: Missing argument"),
+        (["ask", "q", "--top-k", "50"], 2, "error: Invalid value for '--top-k'"),
+        (["frobnicate"], 2, "error: No such command"),
+    ],
+)
+def test_user_mistakes_get_one_line_and_no_traceback(monkeypatch, capsys, args, code, message):
+    exit_code, out, err = run(monkeypatch, capsys, *args)
+    assert exit_code == code
+    assert err.startswith(message)
+    assert len(err.strip().splitlines()) == 1
+    assert "Traceback" not in out + err
+
+
+def test_no_arguments_prints_help(monkeypatch, capsys):
+    code, out, _ = run(monkeypatch, capsys)
+    assert code == 0
+    for command in ("index", "ask", "serve"):
+        assert command in out
