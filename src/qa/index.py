@@ -260,6 +260,10 @@ def stale_reasons(
 ) -> list[str]:
     """Why an index no longer matches the corpus and settings; empty when it is fresh."""
     reasons = []
+    if manifest.get("package_version") != __version__:
+        reasons.append(
+            f"it was built by qa {manifest.get('package_version')}, this is {__version__}"
+        )
     if manifest.get("model", {}).get("name") != MODEL_NAME:
         reasons.append("it was built with another embedding model")
     if manifest.get("chunking") != _chunking(max_passage_chars):
