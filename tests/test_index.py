@@ -188,3 +188,10 @@ def test_build_of_an_unusable_corpus_keeps_the_old_index(small, embedder, tmp_pa
         build_index(empty, index_dir, embedder, max_passage_chars=800)
     assert load_index(index_dir).path == before
     assert Path(before).exists()
+
+
+def test_index_from_another_qa_version_is_stale(small):
+    corpus, index_dir = small
+    manifest = {**load_index(index_dir).manifest, "package_version": "0.0.1"}
+    [reason] = stale_reasons(manifest, corpus, max_passage_chars=800)
+    assert "qa 0.0.1" in reason
