@@ -5,6 +5,9 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# The repository's web/ folder (templates and static files), beside src/.
+WEB_DIR = Path(__file__).resolve().parents[2] / "web"
+
 
 class Settings(BaseSettings):
     """Everything that can be configured; one place for defaults."""
@@ -17,3 +20,4 @@ class Settings(BaseSettings):
     top_k: int = Field(5, ge=1, le=20)
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
+    web: Path = WEB_DIR

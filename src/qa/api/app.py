@@ -3,11 +3,17 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from qa import __version__
+from qa.api import pages
 from qa.api.routes import router
+from qa.api.security import security_headers
 from qa.config import Settings
 from qa.pipeline import Pipeline
 
@@ -27,5 +33,22 @@ def create_app(settings: Settings | None = None, *, pipeline: Pipeline | None = 
         summary="Answers from a corpus, quoted verbatim and cited.",
         lifespan=lifespan,
     )
+    app.state.templates = pages.templates_for(settings.web)
+    app.middleware("http")(security_headers)
     app.include_router(router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=settings.web / "static"), name="static")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def html_errors(request: Request, exc: StarletteHTTPException) -> Response:
+        """JSON errors for the API; a page for people everywhere else."""
+        if request.url.path.startswith(("/api/", "/static/")) or exc.status_code < 400:
+            return await http_exception_handler(request, exc)
+        return request.app.state.templates.TemplateResponse(
+            request,
+            "error.html",
+            {"status": exc.status_code, "detail": exc.detail},
+            status_code=exc.status_code,
+        )
+
     return app

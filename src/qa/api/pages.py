@@ -1,0 +1,188 @@
+"""The web chat and the source view, rendered by jinja2 (and working without JavaScript)."""
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from markupsafe import Markup, escape
+
+from qa.api.deps import PipelineDep
+from qa.api.schemas import MAX_HISTORY_TURNS, MAX_QUESTION_CHARS, AskResponse
+from qa.errors import DocumentNotFoundError
+from qa.ingest import Document
+from qa.pipeline import Pipeline
+
+MAX_EXAMPLES = 4
+_MARKER = re.compile(r"\[(\d+)\]")
+
+router = APIRouter(include_in_schema=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """A piece of a line of the source view; `marked` pieces are the cited span."""
+
+    text: str
+    marked: bool
+    first_mark: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """A heading or a paragraph line of the source view."""
+
+    level: int | None  # None for a paragraph, 1.. for a heading
+    segments: list[Segment]
+
+
+def templates_for(web_dir: Path) -> Jinja2Templates:
+    """Templates with autoescape on, and the helpers the pages need."""
+    templates = Jinja2Templates(directory=web_dir / "templates")
+    templates.env.filters["with_markers"] = with_markers
+    templates.env.filters["source_url"] = source_url
+    return templates
+
+
+def with_markers(answer: str, turn: int) -> Markup:
+    """The answer, escaped, with each [n] a link to citation n of this turn."""
+    parts = []
+    last = 0
+    for match in _MARKER.finditer(answer):
+        parts.append(escape(answer[last : match.start()]))
+        n = match.group(1)
+        parts.append(Markup('<a class="marker" href="#c{}-{}">[{}]</a>').format(turn, n, n))
+        last = match.end()
+    parts.append(escape(answer[last:]))
+    return Markup("").join(parts)
+
+
+def source_url(doc_id: str, start: int, end: int) -> str:
+    return f"/documents/{quote(doc_id, safe='/')}?start={start}&end={end}#cited"
+
+
+def examples(pipeline: Pipeline) -> list[str]:
+    """A few questions drawn from the corpus's section headings, spread across it."""
+    headings = [
+        doc.text[h.start : h.end]
+        for doc in pipeline.index.documents.values()
+        for h in doc.headings
+        if h.level > 0
+    ]
+    headings = list(dict.fromkeys(headings))
+    if len(headings) > MAX_EXAMPLES:
+        step = len(headings) / MAX_EXAMPLES
+        headings = [headings[int(i * step)] for i in range(MAX_EXAMPLES)]
+    return [f"Tell me about {h}" for h in headings]
+
+
+def source_blocks(document: Document, start: int | None, end: int | None) -> list[Block]:
+    """The document as headings and paragraph lines, with text[start:end] marked."""
+    text = document.text
+    headings = {h.start: h for h in document.headings}
+    blocks = []
+    first = True
+    pos = 0
+    for line in text.splitlines(keepends=True):
+        line_start, line_end = pos, pos + len(line.rstrip("\r\n"))
+        pos += len(line)
+        if not text[line_start:line_end].strip():
+            continue
+        heading = next((headings[s] for s in range(line_start, line_end) if s in headings), None)
+        if heading is not None:
+            segment = Segment(text[heading.start : heading.end], marked=False)
+            blocks.append(Block(heading.level + 1, [segment]))
+            continue
+        segments = []
+        lo = max(line_start, start) if start is not None else line_end
+        hi = min(line_end, end) if end is not None else line_end
+        if start is not None and lo < hi:
+            segments = [
+                Segment(text[line_start:lo], marked=False),
+                Segment(text[lo:hi], marked=True, first_mark=first),
+                Segment(text[hi:line_end], marked=False),
+            ]
+            first = False
+        else:
+            segments = [Segment(text[line_start:line_end], marked=False)]
+        blocks.append(Block(None, [s for s in segments if s.text]))
+    return blocks
+
+
+def _page(
+    request: Request, name: str, context: dict[str, object], status: int = 200
+) -> HTMLResponse:
+    templates: Jinja2Templates = request.app.state.templates
+    return templates.TemplateResponse(request, name, context, status_code=status)
+
+
+def _chat_context(pipeline: Pipeline) -> dict[str, object]:
+    return {
+        "titles": [d.title for d in pipeline.index.documents.values()],
+        "examples": examples(pipeline),
+        "max_chars": MAX_QUESTION_CHARS,
+    }
+
+
+@router.get("/", response_class=HTMLResponse)
+async def chat(request: Request, pipeline: PipelineDep) -> HTMLResponse:
+    """The chat page, empty."""
+    return _page(request, "chat.html", {**_chat_context(pipeline), "turns": []})
+
+
+@router.post("/", response_class=HTMLResponse)
+async def chat_post(
+    request: Request,
+    pipeline: PipelineDep,
+    question: Annotated[str, Form()] = "",
+    history: Annotated[list[str] | None, Form()] = None,
+) -> HTMLResponse:
+    """The chat without JavaScript: the form posts the question and the earlier questions.
+
+    Earlier turns are answered again rather than trusted from the form, so the page shows
+    only what the corpus says.
+    """
+    earlier = [q.strip() for q in history or [] if q.strip()][-MAX_HISTORY_TURNS:]
+    question = question.strip()
+    error = None
+    if not question or len(question) > MAX_QUESTION_CHARS:
+        error = f"Please ask a question of 1 to {MAX_QUESTION_CHARS} characters."
+    asked = earlier + ([question] if error is None else [])
+    turns = await run_in_threadpool(_answer_all, pipeline, asked)
+    context = {**_chat_context(pipeline), "turns": turns, "error": error, "draft": question}
+    return _page(request, "chat.html", context, status=422 if error else 200)
+
+
+def _answer_all(pipeline: Pipeline, questions: list[str]) -> list[AskResponse]:
+    return [
+        AskResponse.from_result(pipeline.ask(q, history=questions[:i]))
+        for i, q in enumerate(questions)
+    ]
+
+
+@router.get("/documents/{doc_id:path}", response_class=HTMLResponse)
+async def source(
+    request: Request,
+    doc_id: str,
+    pipeline: PipelineDep,
+    start: Annotated[int | None, Query(ge=0)] = None,
+    end: Annotated[int | None, Query(ge=0)] = None,
+) -> HTMLResponse:
+    """The whole document with the cited span in <mark>, scrolled into view."""
+    try:
+        document = pipeline.document(doc_id)
+    except DocumentNotFoundError as exc:
+        raise HTTPException(404, str(exc)) from None
+    valid = start is not None and end is not None and start < end <= len(document.text)
+    span = (start, end) if valid else (None, None)
+    context = {
+        "document": document,
+        "blocks": source_blocks(document, *span),
+        "bad_range": (start is not None or end is not None) and not valid,
+    }
+    return _page(request, "document.html", context)
