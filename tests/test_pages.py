@@ -1,0 +1,153 @@
+"""The chat page and source view through FastAPI's client: templates, escaping, headers."""
+
+import re
+from html import unescape
+
+import pytest
+from fastapi.testclient import TestClient
+
+from conftest import CORPUS_DOC, write_corpus
+from qa.api import create_app
+from qa.api.pages import examples
+from qa.config import Settings
+from qa.pipeline import Pipeline, build
+
+QUOTE_970 = (
+    "As of 2016, an estimated 970 North Koreans reside in Canada "
+    "(with about half of whom arrived before 1980)."
+)
+
+
+def post(client, question, history=()):
+    return client.post("/", data={"question": question, "history": list(history)})
+
+
+def test_chat_page_introduces_the_corpus_and_offers_examples(client):
+    response = client.get("/")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    html = response.text
+    assert "Destinations of North Korean Defectors" in html
+    buttons = re.findall(r'<button type="submit" class="example"[^>]*value="([^"]+)"', html)
+    assert 3 <= len(buttons) <= 4
+    assert '<label for="question">' in html
+    assert 'aria-live="polite"' in html
+
+
+def test_example_questions_come_from_headings_and_are_answered(pipeline):
+    found = examples(pipeline)
+    assert any("South Korea" in q for q in found)
+    for question in found:
+        assert pipeline.ask(question).answer.answered, question
+
+
+def test_posted_question_renders_the_answer_with_marker_links_and_cards(client):
+    html = post(client, "How many North Koreans reside in Canada?").text
+    assert '<a class="marker" href="#c1-1">[1]</a>' in html
+    assert 'id="c1-1"' in html
+    assert unescape(QUOTE_970) in unescape(html)
+    start = client.get(f"/api/documents/{CORPUS_DOC}").json()["text"].index(QUOTE_970)
+    link = f"/documents/{CORPUS_DOC}?start={start}&amp;end={start + len(QUOTE_970)}#cited"
+    assert link in html
+
+
+def test_posted_follow_up_uses_the_earlier_questions(client):
+    html = post(
+        client, "And in Canada?", ["How many North Korean refugees have settled in the US?"]
+    ).text
+    assert "Read as: How many North Korean refugees have settled in Canada?" in html
+    assert html.count('class="turn') == 2
+    assert "970" in html
+    # The next form carries both questions forward.
+    assert html.count('name="history" value=') >= 2
+
+
+def test_declined_answer_looks_different(client):
+    html = post(client, "What is the capital of North Korea?").text
+    assert 'class="turn declined"' in html
+    assert "The corpus doesn&#39;t say." in html
+    assert "Closest passages" in html
+
+
+def test_empty_question_gets_the_page_with_an_error(client):
+    response = post(client, "   ")
+    assert response.status_code == 422
+    assert 'role="alert"' in response.text
+    assert "1 to 1000 characters" in response.text
+
+
+def test_user_text_is_escaped(client):
+    html = post(client, '<script>alert("x")</script><img src=x onerror=alert(1)>').text
+    assert "<script>alert" not in html
+    assert "<img src=x" not in html
+    assert "&lt;script&gt;" in html
+
+
+def test_source_view_marks_the_cited_span(client):
+    text = client.get(f"/api/documents/{CORPUS_DOC}").json()["text"]
+    start = text.index(QUOTE_970)
+    response = client.get(
+        f"/documents/{CORPUS_DOC}", params={"start": start, "end": start + len(QUOTE_970)}
+    )
+    assert response.status_code == 200
+    marks = re.findall(r"<mark[^>]*>(.*?)</mark>", response.text, re.S)
+    assert [unescape(m) for m in marks] == [QUOTE_970]
+    assert '<mark id="cited"' in response.text
+    assert "<h1>Destinations of North Korean Defectors</h1>" in response.text
+    assert "<h2>Canada</h2>" in response.text
+    assert 'href="/"' in response.text
+
+
+def test_source_view_without_a_valid_span_shows_the_whole_document(client):
+    html = client.get(f"/documents/{CORPUS_DOC}", params={"start": 50, "end": 10**7}).text
+    assert "<mark" not in html
+    assert "shown whole" in html
+
+
+@pytest.mark.parametrize("doc_id", ["nope.txt", "..%2Fpyproject.toml", "%2E%2E/README.md"])
+def test_source_view_of_unknown_documents_is_a_404_page(client, doc_id):
+    response = client.get(f"/documents/{doc_id}")
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("text/html")
+    assert "Not found" in response.text
+
+
+@pytest.mark.parametrize(
+    "path", ["/", f"/documents/{CORPUS_DOC}?start=0&end=5", "/nope", "/static/app.js"]
+)
+def test_security_headers_on_every_page(client, path):
+    headers = client.get(path).headers
+    csp = headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert "style-src 'self'" in csp
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["referrer-policy"] == "same-origin"
+
+
+def test_pages_have_no_inline_script_or_style(client):
+    for html in (client.get("/").text, post(client, "How many North Koreans live in Canada?").text):
+        for tag in re.findall(r"<script[^>]*>", html):
+            assert "src=" in tag
+        assert not re.search(r"<script[^>]*>\s*[^<\s]", html)
+        assert not re.search(r"\son[a-z]+=", html)
+        assert "style=" not in html
+
+
+def test_static_files_are_served(client):
+    assert client.get("/static/app.js").status_code == 200
+    assert client.get("/static/style.css").status_code == 200
+
+
+def test_corpus_text_with_markup_is_shown_as_text(tmp_path, embedder):
+    corpus = write_corpus(
+        tmp_path / "c",
+        {"evil.txt": "Evil <b>Title</b>\n\n<script>alert(1)</script> Bold claims are made here.\n"},
+    )
+    settings = Settings(corpus=corpus, index=tmp_path / "i")
+    build(settings, embedder=embedder)
+    app = create_app(settings, pipeline=Pipeline.load(settings, embedder=embedder))
+    with TestClient(app) as client:
+        html = client.get("/documents/evil.txt").text
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+        assert "<script>alert" not in html
+        assert "Evil &lt;b&gt;Title&lt;/b&gt;" in client.get("/").text
