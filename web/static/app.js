@@ -163,9 +163,6 @@
     const form = document.getElementById("ask-form");
     if (form) setUpChat(form);
     const cited = document.getElementById("cited");
-    if (cited) {
-      cited.scrollIntoView({ block: "center" });
-      cited.focus({ preventScroll: true });
-    }
+    if (cited) cited.focus({ preventScroll: true });
   });
 })();

@@ -154,7 +154,9 @@ async def chat_post(
         error = f"Please ask a question of 1 to {MAX_QUESTION_CHARS} characters."
     asked = earlier + ([question] if error is None else [])
     turns = await run_in_threadpool(_answer_all, pipeline, asked)
-    context = {**_chat_context(pipeline), "turns": turns, "error": error, "draft": question}
+    context = {**_chat_context(pipeline), "turns": turns, "error": error}
+    if error:
+        context["draft"] = question  # give the rejected text back; a sent one is done
     return _page(request, "chat.html", context, status=422 if error else 200)
 
 

@@ -1,0 +1,234 @@
+"""The web chat in a real browser (Chromium via Playwright) against the real server."""
+
+import re
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import uvicorn
+from playwright.sync_api import expect, sync_playwright
+
+from qa.api import create_app
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+TIMEOUT_MS = 15_000
+US = "How many North Korean refugees have settled in the US?"
+DECLINED = "What is the capital of North Korea?"
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="no Chromium")
+expect.set_options(timeout=TIMEOUT_MS)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def base_url(settings, pipeline):
+    port = free_port()
+    config = uvicorn.Config(
+        create_app(settings, pipeline=pipeline), host="127.0.0.1", port=port, log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()
+
+
+def new_page(browser, base_url, **options):
+    context = browser.new_context(base_url=base_url, **options)
+    context.set_default_timeout(TIMEOUT_MS)
+    return context.new_page()
+
+
+@pytest.fixture
+def page(browser, base_url):
+    page = new_page(browser, base_url)
+    page.goto("/")
+    yield page
+    page.context.close()
+
+
+def ask(page, question, turn):
+    """Types the question, presses Enter, and returns the new turn once it is shown."""
+    page.fill("#question", question)
+    page.press("#question", "Enter")
+    article = page.locator(f"#conversation article.turn#t{turn}")
+    expect(article).to_be_visible()
+    return article
+
+
+def normalized(text):
+    return " ".join(text.split())
+
+
+def screenshot(page, name, full_page=True):
+    """Saves a screenshot; a full page is taken from the bottom, so the sticky form sits last."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / name
+    if full_page:
+        page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
+    page.screenshot(path=str(path), full_page=full_page)
+    assert path.is_file() and path.stat().st_size > 0
+
+
+def test_question_gets_answer_quoting_its_citation(page):
+    turn = ask(page, "What benefits does South Korea offer?", 1)
+    expect(turn).not_to_have_class(re.compile(r"\bdeclined\b"))
+    cards = turn.locator("li.citation")
+    expect(cards.first).to_be_visible()
+    answer = normalized(turn.locator(".answer .text").inner_text())
+    quote = normalized(cards.first.locator("blockquote.quote").inner_text())
+    assert quote and quote in answer
+
+
+def test_follow_up_is_resolved_against_earlier_question(page):
+    ask(page, US, 1)
+    turn = ask(page, "And in Canada?", 2)
+    expect(turn.locator(".answer .text")).to_contain_text("970")
+    expect(turn.locator(".resolved")).to_have_text(
+        "Read as: How many North Korean refugees have settled in Canada?"
+    )
+
+
+def test_conversation_screenshot(page):
+    ask(page, US, 1)
+    expect(ask(page, "And in Canada?", 2)).to_contain_text("970")
+    expect(ask(page, DECLINED, 3)).to_have_class(re.compile(r"\bdeclined\b"))
+    screenshot(page, "chat.png")
+
+
+def test_open_in_source_marks_quote_in_view(page):
+    card = ask(page, "What benefits does South Korea offer?", 1).locator("li.citation").first
+    quote = card.locator("blockquote.quote").text_content()
+    card.locator("a.open").click()
+    page.wait_for_url(re.compile(r"/documents/.+start=\d+&end=\d+"))
+    mark = page.locator("mark#cited")
+    expect(mark).to_have_text(quote)
+    expect(mark).to_be_in_viewport()
+    screenshot(page, "source.png", full_page=False)
+    page.get_by_role("link", name="Back to the chat").last.click()
+    expect(page.locator("#question")).to_be_visible()
+
+
+def test_markup_in_question_is_shown_as_text(page):
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    payload = "<img src=x onerror=alert(1)>"
+    turn = ask(page, payload, 1)
+    expect(turn.locator(".question")).to_contain_text(payload)
+    expect(page.locator("#conversation img")).to_have_count(0)
+    page.wait_for_timeout(300)
+    assert dialogs == []
+
+
+def test_chat_works_without_javascript(browser, base_url):
+    page = new_page(browser, base_url, java_script_enabled=False)
+    try:
+        page.goto("/")
+        page.fill("#question", "What benefits does South Korea offer?")
+        page.click("#ask-button")
+        first = page.locator("article.turn#t1")
+        expect(first.locator(".answer .text")).to_contain_text("South Korea")
+        expect(first.locator("li.citation").first).to_be_visible()
+
+        page.fill("#question", US)
+        page.click("#ask-button")
+        expect(page.locator("article.turn#t2")).to_be_visible()
+        page.fill("#question", "And in Canada?")
+        page.click("#ask-button")
+        third = page.locator("article.turn#t3")
+        expect(third.locator(".answer .text")).to_contain_text("970")
+        expect(third.locator(".resolved")).to_contain_text("settled in Canada")
+        screenshot(page, "chat-nojs.png")
+    finally:
+        page.context.close()
+
+
+def test_keyboard_only_focus_newline_and_send(page):
+    textarea = page.locator("#question")
+    for _ in range(20):
+        page.keyboard.press("Tab")
+        if textarea.evaluate("el => el === document.activeElement"):
+            break
+    expect(textarea).to_be_focused()
+    page.keyboard.type("What benefits does")
+    page.keyboard.press("Shift+Enter")
+    page.keyboard.type("South Korea offer?")
+    expect(textarea).to_have_value("What benefits does\nSouth Korea offer?")
+    page.wait_for_timeout(300)
+    expect(page.locator("#conversation article.turn")).to_have_count(0)
+    expect(page.locator("#conversation .pending")).to_have_count(0)
+    page.keyboard.press("Enter")
+    expect(page.locator("article.turn#t1 li.citation").first).to_be_visible()
+
+
+def test_new_chat_clears_conversation_and_history(page):
+    ask(page, US, 1)
+    page.click("#new-chat")
+    expect(page.locator("#conversation article.turn")).to_have_count(0)
+    turn = ask(page, "And in Canada?", 1)
+    resolved = turn.locator(".resolved")
+    if resolved.count():
+        assert "settled in Canada" not in resolved.inner_text()
+    expect(page.locator("#conversation article.turn")).to_have_count(1)
+
+
+def test_example_question_gets_answer(page):
+    example = page.locator("button.example").first
+    expect(example).to_be_visible()
+    example.click()
+    turn = page.locator("article.turn#t1")
+    expect(turn).not_to_have_class(re.compile(r"\bdeclined\b"))
+    expect(turn.locator("li.citation").first).to_be_visible()
+    expect(turn.locator(".question")).to_contain_text(example.inner_text())
+
+
+def test_unanswerable_question_is_declined(page):
+    turn = ask(page, DECLINED, 1)
+    expect(turn).to_have_class(re.compile(r"\bdeclined\b"))
+    expect(turn.locator(".answer .text")).to_have_text("The corpus doesn't say.")
+    expect(turn.locator("h2.citations-title")).to_have_text("Closest passages")
+
+
+def test_mobile_width_has_no_horizontal_scroll(browser, base_url):
+    page = new_page(browser, base_url, viewport={"width": 375, "height": 740})
+    try:
+        page.goto("/")
+        ask(page, "What benefits does South Korea offer?", 1)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375
+        screenshot(page, "chat-mobile.png")
+    finally:
+        page.context.close()
+
+
+def test_no_console_errors_on_chat_and_source(page):
+    errors = []
+    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.reload()
+    turn = ask(page, "What benefits does South Korea offer?", 1)
+    turn.locator("a.open").first.click()
+    expect(page.locator("mark#cited")).to_be_visible()
+    page.wait_for_load_state("load")
+    assert errors == []
