@@ -3,12 +3,15 @@
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from qa.config import Settings
 from qa.errors import QAError
+
+if TYPE_CHECKING:
+    from qa.pipeline import AskResult
 
 app = typer.Typer(
     help="Answer questions from a folder of documents, quoting and citing it.",
@@ -100,9 +103,88 @@ def serve_cmd(
     )
 
 
+@app.command("eval")
+def eval_cmd(
+    gold: Annotated[Path, typer.Argument(help="Gold set (JSON Lines), or a SQuAD v2 file.")],
+    index: IndexOpt = None,
+    corpus: CorpusOpt = None,
+    squad: Annotated[
+        bool, typer.Option("--squad", help="GOLD is SQuAD v2: index its articles in a temp folder.")
+    ] = False,
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=1, help="Score a seeded sample of N items.")
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the sample.")] = 0,
+    compare: Annotated[
+        bool,
+        typer.Option("--compare", help="Also score the BM25 and dense top-sentence baselines."),
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Score the pipeline on a gold set: answers, citations, abstention, retrieval, latency."""
+    import json
+    import tempfile
+
+    from rich.console import Console
+
+    from qa.baselines import bm25_top_sentence, dense_top_sentence
+    from qa.evaluate import evaluate, load_gold, sample
+    from qa.pipeline import Pipeline, build
+    from qa.report import print_reports
+    from qa.squad import read_squad, write_squad_corpus
+
+    if not gold.is_file():
+        raise QAError(f"gold file not found: {gold}")
+    if squad and index is not None:
+        raise QAError("--squad builds its own index: do not pass --index with it")
+    with tempfile.TemporaryDirectory(prefix="qa-eval-") as tmp:
+        if squad:
+            data = read_squad(gold)
+            settings = _settings(Path(tmp, "corpus"), Path(tmp, "index"))
+            items = write_squad_corpus(data, settings.corpus)
+            if not as_json:
+                typer.echo(f"indexing {len(data['data'])} articles…", err=True)
+            build(settings)
+            pipeline = Pipeline.load(settings)
+        else:
+            items = load_gold(gold)
+            settings = _settings(corpus, index)
+            pipeline = Pipeline.load(settings)
+            reasons = pipeline.stale_reasons(
+                settings.corpus, max_passage_chars=settings.max_passage_chars
+            )
+            if reasons:
+                typer.echo(f"warning: the index is stale ({'; '.join(reasons)})", err=True)
+        items = sample(items, limit, seed)
+
+        def ask(question: str, history: list[str]) -> "AskResult":
+            return pipeline.ask(question, history=history)
+
+        reports = [evaluate(pipeline, items, ask, pipeline.rank_passages, name="qa")]
+        if compare:
+            for name, baseline in (
+                ("bm25-top-sentence", bm25_top_sentence(pipeline)),
+                ("dense-top-sentence", dense_top_sentence(pipeline)),
+            ):
+                reports.append(
+                    evaluate(pipeline, items, baseline.ask, baseline.rank_passages, name=name)
+                )
+    if as_json:
+        out = reports[0].to_json()
+        if compare:
+            out["baselines"] = {r.system: r.metrics for r in reports[1:]}
+        typer.echo(json.dumps(out, ensure_ascii=False, indent=2))
+        return
+    print_reports(Console(), reports)
+
+
 def main() -> None:
     """Entry point: run the app, turning user mistakes into one line on stderr."""
-    logging.basicConfig(level=logging.WARNING, format="warning: %(message)s")
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.setLevel(logging.WARNING)  # some libraries lower their own loggers' levels
+    logging.addLevelName(logging.WARNING, "warning")
+    logging.addLevelName(logging.ERROR, "error")
     try:
         code = app(args=sys.argv[1:] or ["--help"], prog_name="qa", standalone_mode=False)
     except typer.Abort:

@@ -2,10 +2,8 @@
 
 import logging
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
-
-import faiss
 
 from qa.answer import Answer, Answerer
 from qa.config import Settings
@@ -90,6 +88,11 @@ class Pipeline:
         took = (time.perf_counter() - started) * 1000
         return AskResult(question, resolved, answer, round(took, 2))
 
+    def rank_passages(self, question: str, k: int = 20) -> list[int]:
+        """Passage ids retrieved for a question, best first (what evaluation scores)."""
+        vector = self.embedder.encode_one(question)
+        return [h.passage_id for h in retrieve(self.index, vector, content_terms(question), k)]
+
     def search(self, query: str, k: int = 5) -> tuple[list[SearchHit], float]:
         """The `k` passages closest to a query, best first, and the time taken in ms."""
         started = time.perf_counter()
@@ -127,11 +130,3 @@ def build(settings: Settings, *, embedder: Embedder | None = None) -> BuildRepor
         embedder or load_embedder(),
         max_passage_chars=settings.max_passage_chars,
     )
-
-
-def limit_threads() -> None:
-    """One FAISS thread per request: on small machines, threads cost more than they save."""
-    faiss.omp_set_num_threads(1)
-
-
-__all__ = ["AskResult", "Pipeline", "SearchHit", "build", "limit_threads", "replace"]

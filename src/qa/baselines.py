@@ -1,0 +1,80 @@
+"""Plain baselines for `qa eval --compare`: the top sentence by BM25, or by the dense model.
+
+Both read the same index as the pipeline and always answer: they show what the
+pipeline's scoring, templates and abstention add over plain retrieval.
+"""
+
+import time
+from collections.abc import Callable
+
+import bm25s
+import numpy as np
+
+from qa.answer import Answer, Citation
+from qa.followup import resolve
+from qa.pipeline import AskResult, Pipeline
+from qa.text import content_terms
+
+Scorer = Callable[[str], np.ndarray]
+
+
+class TopSentence:
+    """Answers with the single best sentence of the whole corpus under one scorer."""
+
+    def __init__(self, pipeline: Pipeline, scorer: Scorer) -> None:
+        self.pipeline = pipeline
+        self.scorer = scorer
+
+    def ask(self, question: str, history: list[str]) -> AskResult:
+        started = time.perf_counter()
+        resolved = resolve(question.strip(), history)
+        scores = self.scorer(resolved)
+        best = int(np.argmax(scores))
+        index = self.pipeline.index
+        sentence = index.sentences[best]
+        quote = index.sentence_text(sentence)
+        citation = Citation(
+            n=1,
+            doc_id=sentence.doc_id,
+            title=index.documents[sentence.doc_id].title,
+            section=index.passages[sentence.passage_id].section,
+            quote=quote,
+            start=sentence.start,
+            end=sentence.end,
+            score=round(float(scores[best]), 4),
+        )
+        answer = Answer(f"{quote} [1]", True, 1.0, [citation])
+        took = (time.perf_counter() - started) * 1000
+        return AskResult(question, resolved, answer, round(took, 2))
+
+    def rank_passages(self, question: str) -> list[int]:
+        """Passages in the order of their best sentence."""
+        order = np.argsort(-self.scorer(question), kind="stable")
+        seen: dict[int, None] = {}
+        for sid in order.tolist():
+            seen.setdefault(self.pipeline.index.sentences[sid].passage_id, None)
+        return list(seen)
+
+
+def bm25_top_sentence(pipeline: Pipeline) -> TopSentence:
+    """BM25 over the index's sentences (their stored terms)."""
+    terms = [sorted(t) or [""] for t in pipeline.index.sentence_terms]
+    bm25 = bm25s.BM25()
+    bm25.index(terms, show_progress=False)
+
+    def score(question: str) -> np.ndarray:
+        known = [t for t in content_terms(question) if t in bm25.vocab_dict]
+        if not known:
+            return np.zeros(len(terms), dtype=np.float32)
+        return np.asarray(bm25.get_scores(known))
+
+    return TopSentence(pipeline, score)
+
+
+def dense_top_sentence(pipeline: Pipeline) -> TopSentence:
+    """Cosine similarity of the question to every stored sentence vector."""
+
+    def score(question: str) -> np.ndarray:
+        return pipeline.index.sentence_vectors @ pipeline.embedder.encode_one(question)[0]
+
+    return TopSentence(pipeline, score)
