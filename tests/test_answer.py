@@ -3,7 +3,7 @@
 import pytest
 
 from qa.answer import DECLINE_TEXT
-from qa.followup import resolve
+from qa.followup import Turn, resolve
 
 
 def check_citations(pipeline, answer):
@@ -75,7 +75,7 @@ def test_confidence_is_high_for_answers_and_low_for_declines(pipeline):
 
 def test_follow_up_is_resolved_against_the_previous_question(pipeline):
     result = pipeline.ask(
-        "And in Canada?", history=["How many North Korean refugees have settled in the US?"]
+        "And in Canada?", history=[Turn("How many North Korean refugees have settled in the US?")]
     )
     assert result.resolved_question == "How many North Korean refugees have settled in Canada?"
     assert result.answer.answered

@@ -11,7 +11,7 @@ import bm25s
 import numpy as np
 
 from qa.answer import Answer, Citation
-from qa.followup import resolve
+from qa.followup import Turn, resolve_turn
 from qa.pipeline import AskResult, Pipeline
 from qa.text import content_terms
 
@@ -25,9 +25,9 @@ class TopSentence:
         self.pipeline = pipeline
         self.scorer = scorer
 
-    def ask(self, question: str, history: list[str]) -> AskResult:
+    def ask(self, question: str, history: list[Turn]) -> AskResult:
         started = time.perf_counter()
-        resolved = resolve(question.strip(), history)
+        resolved = resolve_turn(question.strip(), history).text
         scores = self.scorer(resolved)
         best = int(np.argmax(scores))
         index = self.pipeline.index

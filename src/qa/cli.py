@@ -11,6 +11,7 @@ from qa.config import Settings
 from qa.errors import QAError
 
 if TYPE_CHECKING:
+    from qa.followup import Turn
     from qa.pipeline import AskResult
 
 app = typer.Typer(
@@ -157,7 +158,7 @@ def eval_cmd(
                 typer.echo(f"warning: the index is stale ({'; '.join(reasons)})", err=True)
         items = sample(items, limit, seed)
 
-        def ask(question: str, history: list[str]) -> "AskResult":
+        def ask(question: str, history: "list[Turn]") -> "AskResult":
             return pipeline.ask(question, history=history)
 
         reports = [evaluate(pipeline, items, ask, pipeline.rank_passages, name="qa")]

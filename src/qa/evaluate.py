@@ -16,6 +16,7 @@ import ir_measures
 from ir_measures import RR, Success
 
 from qa.errors import QAError
+from qa.followup import Turn
 from qa.pipeline import AskResult, Pipeline
 from qa.squad import GoldItem
 
@@ -23,7 +24,7 @@ RETRIEVAL_DEPTH = 20
 _FIELDS = {"id", "question", "answers", "answerable", "history", "kind"}
 
 # A system answers a question given the earlier questions of the chat...
-System = Callable[[str, list[str]], AskResult]
+System = Callable[[str, list[Turn]], AskResult]
 # ...and ranks the passages for a (resolved) question, best first.
 Ranker = Callable[[str], list[int]]
 
@@ -144,7 +145,7 @@ def evaluate(
     results = []
     qrels, run = [], []
     for item in items:
-        history = [turn["question"] for turn in item.history]
+        history = [Turn(t["question"], t.get("answer", "")) for t in item.history]
         result = system(item.question, history)
         answer = result.answer
         correct = (

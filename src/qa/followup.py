@@ -5,6 +5,11 @@ Koreans live in Canada?": the fragment replaces the matching phrase of the previ
 """
 
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from qa.question import salient_terms
+from qa.text import content_terms
 
 _ELLIPSIS = re.compile(
     r"^\s*(?:(?:and|but|also|so|ok|okay)[,\s]+)?(?:(?:what|how)\s+about|and)\s+(?P<rest>.+?)"
@@ -27,7 +32,51 @@ _ENTITY = re.compile(
     r"(?:\bthe\s+)?(?:[A-Z][\w.’'-]*|\d[\d,.]*)(?:\s+(?:of\s+|and\s+|the\s+)?(?:[A-Z][\w.’'-]*|\d[\d,.]*))*"
 )
 _PRONOUN = re.compile(r"\b(there|they|them|their|it|its|he|she|him|his|her)\b", re.I)
+# Words that point back at the previous turn ("In which year was that?").
+_ANAPHOR = re.compile(
+    r"\b(there|they|them|their|theirs|it|its|he|she|him|his|her|hers|that|this|those|these)\b",
+    re.I,
+)
 _MAX_FRAGMENT_WORDS = 6
+# A question with this few content words and no name of its own leans on the previous turn.
+_MAX_BARE_TERMS = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """An earlier turn of a chat."""
+
+    question: str
+    answer: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """A question as read in its chat: its text, and the previous turn it leans on, if any."""
+
+    text: str
+    previous: Turn | None = None
+
+    @property
+    def follow_up(self) -> bool:
+        return self.previous is not None
+
+
+def resolve_turn(question: str, history: Sequence[Turn]) -> Resolution:
+    """Read a question in the light of the chat so far (turns oldest first)."""
+    text = resolve(question, [t.question for t in history])
+    if not history or not is_follow_up(question):
+        return Resolution(text)
+    previous = history[-1]
+    previous_text = resolve(previous.question, [t.question for t in history[:-1]])
+    return Resolution(text, Turn(previous_text, previous.answer))
+
+
+def is_follow_up(question: str) -> bool:
+    """Whether a question needs the previous turn to be understood."""
+    if _fragment(question) is not None or _ANAPHOR.search(question):
+        return True
+    return not salient_terms(question) and len(content_terms(question)) <= _MAX_BARE_TERMS
 
 
 def resolve(question: str, previous_questions: list[str]) -> str:
@@ -66,10 +115,11 @@ def _substitute(previous: str, fragment: str) -> str:
         if match:
             fragment = fragment[0].lower() + fragment[1:]
             return f"{body[: match.start()]}{fragment}{body[match.end() :]}?"
-    entities = list(_ENTITY.finditer(body))
-    entities = [m for m in entities if m.start() > 0]
-    if fragment[:1].isupper() and entities:
-        last = entities[-1]
+    entities = [m for m in _ENTITY.finditer(body) if m.start() > 0]
+    numeric = fragment[:1].isdigit()
+    same_kind = [m for m in entities if _is_number(m.group(0)) == numeric]
+    if (fragment.removeprefix("the ")[:1].isupper() or numeric) and same_kind:
+        last = same_kind[-1]
         return f"{body[: last.start()]}{fragment}{body[last.end() :]}?"
     return f"{body}, about {fragment}?"
 
@@ -86,7 +136,11 @@ def _replace_pronouns(question: str, previous: str) -> str:
     if not _PRONOUN.search(question) or any(w[:1].isupper() for w in question.split()[1:]):
         return question  # no pronoun, or the question names its own subject
     body = previous.rstrip(" ?.!")
-    entities = [m.group(0) for m in _ENTITY.finditer(body) if m.start() > 0]
+    entities = [
+        _with_head_noun(body, m)
+        for m in _ENTITY.finditer(body)
+        if m.start() > 0 and not _is_number(m.group(0))
+    ]
     if not entities:
         return question
     place = _last_entity_phrase(body)
@@ -102,3 +156,18 @@ def _replace_pronouns(question: str, previous: str) -> str:
         return entities[-1]  # it, he, she, him
 
     return _PRONOUN.sub(swap, question, count=1)
+
+
+def _is_number(entity: str) -> bool:
+    return entity.removeprefix("the ")[:1].isdigit()
+
+
+def _with_head_noun(body: str, match: re.Match[str]) -> str:
+    """A name with the plural noun it qualifies: "Chinese husbands", "North Korean refugees"."""
+    following = re.match(r"\s+([a-z]+s)\b", body[match.end() :])
+    if following and following.group(1) not in _NOT_NOUNS:
+        return match.group(0) + following.group(0)
+    return match.group(0)
+
+
+_NOT_NOUNS = frozenset("is was has does goes as this thus its his always perhaps".split())

@@ -1,7 +1,9 @@
 """The one place where the stages meet: question → retrieve → answer, with citations."""
 
 import logging
+import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -9,7 +11,7 @@ from qa.answer import Answer, Answerer
 from qa.config import Settings
 from qa.embed import Embedder, load_embedder
 from qa.errors import DocumentNotFoundError, IndexCorruptError, IndexMissingError
-from qa.followup import resolve
+from qa.followup import Turn, resolve_turn
 from qa.index import BuildReport, Index, build_index, load_index, stale_reasons
 from qa.ingest import Document
 from qa.question import parse_question
@@ -17,6 +19,12 @@ from qa.retrieve import retrieve
 from qa.text import content_terms
 
 log = logging.getLogger(__name__)
+
+_MARKER = re.compile(r"\s*\[\d+\]\s*")
+
+
+def _all(text: str, sub: str) -> list[int]:
+    return [m.start() for m in re.finditer(re.escape(sub), text)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +55,7 @@ class Pipeline:
         self.index = index
         self.embedder = embedder
         self.answerer = Answerer(index)
+        self._sentence_ids = {index.sentence_text(s): s.id for s in index.sentences}
 
     # --- construction -------------------------------------------------------------------
 
@@ -77,16 +86,47 @@ class Pipeline:
 
     # --- questions ----------------------------------------------------------------------
 
-    def ask(self, question: str, *, history: list[str] | None = None, top_k: int = 5) -> AskResult:
-        """Answer a question (with the earlier questions of the chat, oldest first)."""
+    def ask(self, question: str, *, history: Sequence[Turn] = (), top_k: int = 5) -> AskResult:
+        """Answer a question, with the earlier turns of the chat (oldest first)."""
         started = time.perf_counter()
-        resolved = resolve(question.strip(), [q.strip() for q in history or []])
-        parsed = parse_question(resolved)
-        vector = self.embedder.encode_one(resolved)
-        hits = retrieve(self.index, vector, parsed.terms, top_k)
-        answer = self.answerer.answer(parsed, vector, hits)
+        resolution = resolve_turn(question.strip(), history)
+        as_asked = question if resolution.follow_up else None
+        parsed = parse_question(resolution.text, as_asked=as_asked)
+        query, terms, focus = resolution.text, parsed.terms, frozenset[int]()
+        if resolution.previous is not None:
+            # A follow-up is read with the previous question, near the previous answer.
+            query = f"{resolution.text} {resolution.previous.question}"
+            terms = list(dict.fromkeys(terms + content_terms(resolution.previous.question)))
+            focus = self.cited_passages(resolution.previous.answer)
+        vector = self.embedder.encode_one(query)
+        hits = retrieve(self.index, vector, terms, top_k, focus=focus)
+        answer = self.answerer.answer(parsed, vector, hits, focus=focus)
         took = (time.perf_counter() - started) * 1000
-        return AskResult(question, resolved, answer, round(took, 2))
+        return AskResult(question, resolution.text, answer, round(took, 2))
+
+    def _quoted_sentence(self, piece: str) -> int | None:
+        """The sentence a piece of an answer quotes, after any template words and a colon."""
+        piece = piece.strip()
+        candidates = [piece] + [piece[i + 2 :] for i in _all(piece, ": ")]
+        return next((self._sentence_ids[c] for c in candidates if c in self._sentence_ids), None)
+
+    def cited_passages(self, answer: str) -> frozenset[int]:
+        """Passages whose sentences an earlier answer quoted."""
+        if not answer:
+            return frozenset()
+        quoted = {
+            self.index.sentences[sid].passage_id
+            for piece in _MARKER.split(answer)
+            if (sid := self._quoted_sentence(piece)) is not None
+        }
+        if not quoted:  # not our template: sentences it contains, or that contain it
+            span = " ".join(answer.split())
+            texts = [
+                (s, " ".join(self.index.sentence_text(s).split())) for s in self.index.sentences
+            ]
+            quoted = {s.passage_id for s, text in texts if text in span}
+            quoted = quoted or {s.passage_id for s, text in texts if span in text}
+        return frozenset(quoted)
 
     def rank_passages(self, question: str, k: int = 20) -> list[int]:
         """Passage ids retrieved for a question, best first (what evaluation scores)."""

@@ -89,11 +89,16 @@ class Question:
     answer_type: AnswerType
 
 
-def parse_question(text: str) -> Question:
+def parse_question(text: str, *, as_asked: str | None = None) -> Question:
+    """Parse a question as read; names and numbers count only if the asker typed them.
+
+    A follow-up ("What about Belgium?") is read with words of the previous question, but
+    only what was typed (`as_asked`) must appear next to the answer.
+    """
     return Question(
         text=text,
         terms=list(dict.fromkeys(content_terms(text))),
-        salient=salient_terms(text),
+        salient=salient_terms(as_asked if as_asked is not None else text),
         answer_type=expected_type(text),
     )
 

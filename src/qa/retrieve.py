@@ -12,6 +12,8 @@ _RRF_K = 60
 # Weight of the dense score in the combination; BM25 takes the rest. Chosen by measuring
 # recall@1 on the SQuAD development articles (scripts/measure_retrieval.py).
 DENSE_WEIGHT = 0.6
+# Added to the score of the passages the previous answer quoted, for follow-up questions.
+FOCUS_BOOST = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,8 +41,9 @@ def retrieve(
     k: int,
     *,
     fusion: Fusion = "combine",
+    focus: frozenset[int] = frozenset(),
 ) -> list[Hit]:
-    """The `k` best passages, best first."""
+    """The `k` best passages, best first; passages in `focus` (a follow-up's) get a boost."""
     n = len(index.passages)
     k = min(k, n)
     dense = np.zeros(n, dtype=np.float32)
@@ -62,5 +65,7 @@ def retrieve(
     else:
         fused = DENSE_WEIGHT * np.clip(dense, 0, None) + (1 - DENSE_WEIGHT) * lexical_norm
 
+    if focus:
+        fused[list(focus)] += FOCUS_BOOST
     best = np.argsort(-fused, kind="stable")[:k]
     return [Hit(int(p), float(fused[p]), float(dense[p]), float(lexical_norm[p])) for p in best]

@@ -15,6 +15,7 @@ from markupsafe import Markup, escape
 from qa.api.deps import PipelineDep
 from qa.api.schemas import MAX_HISTORY_TURNS, MAX_QUESTION_CHARS, AskResponse
 from qa.errors import DocumentNotFoundError
+from qa.followup import Turn
 from qa.ingest import Document
 from qa.pipeline import Pipeline
 
@@ -161,10 +162,14 @@ async def chat_post(
 
 
 def _answer_all(pipeline: Pipeline, questions: list[str]) -> list[AskResponse]:
-    return [
-        AskResponse.from_result(pipeline.ask(q, history=questions[:i]))
-        for i, q in enumerate(questions)
-    ]
+    """Answer each question with the turns before it, as the chat saw them."""
+    turns: list[Turn] = []
+    responses = []
+    for question in questions:
+        result = pipeline.ask(question, history=turns)
+        turns.append(Turn(question, result.answer.answer))
+        responses.append(AskResponse.from_result(result))
+    return responses
 
 
 @router.get("/documents/{doc_id:path}", response_class=HTMLResponse)

@@ -17,6 +17,7 @@ from qa.api.schemas import (
     SearchResult,
 )
 from qa.errors import DocumentNotFoundError
+from qa.followup import Turn
 
 router = APIRouter(prefix="/api")
 
@@ -27,7 +28,7 @@ async def ask(body: AskRequest, pipeline: PipelineDep) -> AskResponse:
     result = await run_in_threadpool(
         pipeline.ask,
         body.question,
-        history=[turn.question for turn in body.history],
+        history=[Turn(t.question, t.answer) for t in body.history],
         top_k=body.top_k,
     )
     return AskResponse.from_result(result)
