@@ -3,7 +3,7 @@
 For every question, the pipeline's best sentence is labelled 1 when the question is
 answerable and the sentence holds a gold answer, else 0; the model learns P(label) from
 `Evidence.features()`. Prints the weights to paste into `qa/answer.py`, and the accuracy
-that each decision threshold would give.
+that each decision threshold would give. Needs the `tune` extra: `pip install -e '.[tune]'`.
 """
 
 import argparse
