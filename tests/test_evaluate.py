@@ -36,7 +36,7 @@ def report(pipeline, gold):
     def ask(question, history):
         return pipeline.ask(question, history=history)
 
-    return evaluate(pipeline, gold, ask, pipeline.rank_passages, name="qa")
+    return evaluate(pipeline, gold, ask, name="qa")
 
 
 def test_gold_set_has_the_required_shape(gold):
@@ -68,7 +68,7 @@ def test_report_breaks_metrics_down_by_kind(report, gold):
 
 def test_pipeline_beats_both_baselines_on_the_gold_set(pipeline, gold, report):
     for baseline in (bm25_top_sentence(pipeline), dense_top_sentence(pipeline)):
-        plain = evaluate(pipeline, gold, baseline.ask, baseline.rank_passages, name="b").metrics
+        plain = evaluate(pipeline, gold, baseline.ask, name="b").metrics
         assert plain["abstention_accuracy"] == 0  # a baseline never declines
         assert report.metrics["overall_accuracy"] > plain["overall_accuracy"]
         assert report.metrics["mrr"] >= plain["mrr"]

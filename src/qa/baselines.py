@@ -45,7 +45,7 @@ class TopSentence:
         )
         answer = Answer(f"{quote} [1]", True, 1.0, [citation])
         took = (time.perf_counter() - started) * 1000
-        return AskResult(question, resolved, answer, round(took, 2))
+        return AskResult(question, resolved, answer, round(took, 2), self.rank_passages(resolved))
 
     def rank_passages(self, question: str) -> list[int]:
         """Passages in the order of their best sentence."""

@@ -161,15 +161,13 @@ def eval_cmd(
         def ask(question: str, history: "list[Turn]") -> "AskResult":
             return pipeline.ask(question, history=history)
 
-        reports = [evaluate(pipeline, items, ask, pipeline.rank_passages, name="qa")]
+        reports = [evaluate(pipeline, items, ask, name="qa")]
         if compare:
             for name, baseline in (
                 ("bm25-top-sentence", bm25_top_sentence(pipeline)),
                 ("dense-top-sentence", dense_top_sentence(pipeline)),
             ):
-                reports.append(
-                    evaluate(pipeline, items, baseline.ask, baseline.rank_passages, name=name)
-                )
+                reports.append(evaluate(pipeline, items, baseline.ask, name=name))
     if as_json:
         out = reports[0].to_json()
         if compare:

@@ -23,10 +23,9 @@ from qa.squad import GoldItem
 RETRIEVAL_DEPTH = 20
 _FIELDS = {"id", "question", "answers", "answerable", "history", "kind"}
 
-# A system answers a question given the earlier questions of the chat...
+# A system answers a question given the earlier turns of the chat; its AskResult lists
+# the passages it retrieved, best first.
 System = Callable[[str, list[Turn]], AskResult]
-# ...and ranks the passages for a (resolved) question, best first.
-Ranker = Callable[[str], list[int]]
 
 
 class GoldError(QAError):
@@ -136,7 +135,6 @@ def evaluate(
     pipeline: Pipeline,
     items: list[GoldItem],
     system: System,
-    ranker: Ranker,
     *,
     name: str,
 ) -> Report:
@@ -159,7 +157,7 @@ def evaluate(
                 i for i, text in enumerate(passage_texts) if contains_answer(text, item.answers)
             }
             qrels += [ir_measures.Qrel(item.id, str(i), 1) for i in relevant]
-            ranking = ranker(result.resolved_question)[:RETRIEVAL_DEPTH]
+            ranking = result.retrieved[:RETRIEVAL_DEPTH]
             run += [
                 ir_measures.ScoredDoc(item.id, str(pid), float(RETRIEVAL_DEPTH - r))
                 for r, pid in enumerate(ranking)

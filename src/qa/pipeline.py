@@ -4,7 +4,7 @@ import logging
 import re
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from qa.answer import Answer, Answerer
@@ -20,6 +20,7 @@ from qa.text import content_terms
 
 log = logging.getLogger(__name__)
 
+RANKING_DEPTH = 20
 _MARKER = re.compile(r"\s*\[\d+\]\s*")
 
 
@@ -35,6 +36,7 @@ class AskResult:
     resolved_question: str
     answer: Answer
     took_ms: float
+    retrieved: list[int] = field(default_factory=list)  # passage ids, best first
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,10 +101,13 @@ class Pipeline:
             terms = list(dict.fromkeys(terms + content_terms(resolution.previous.question)))
             focus = self.cited_passages(resolution.previous.answer)
         vector = self.embedder.encode_one(query)
-        hits = retrieve(self.index, vector, terms, top_k, focus=focus)
-        answer = self.answerer.answer(parsed, vector, hits, focus=focus)
+        # Ranking deeper than top_k costs nothing extra (BM25 scores every passage) and
+        # lets evaluation measure recall and MRR on the very ranking used.
+        hits = retrieve(self.index, vector, terms, max(top_k, RANKING_DEPTH), focus=focus)
+        answer = self.answerer.answer(parsed, vector, hits[:top_k], focus=focus)
         took = (time.perf_counter() - started) * 1000
-        return AskResult(question, resolution.text, answer, round(took, 2))
+        retrieved = [h.passage_id for h in hits]
+        return AskResult(question, resolution.text, answer, round(took, 2), retrieved)
 
     def _quoted_sentence(self, piece: str) -> int | None:
         """The sentence a piece of an answer quotes, after any template words and a colon."""
@@ -127,11 +132,6 @@ class Pipeline:
             quoted = {s.passage_id for s, text in texts if text in span}
             quoted = quoted or {s.passage_id for s, text in texts if span in text}
         return frozenset(quoted)
-
-    def rank_passages(self, question: str, k: int = 20) -> list[int]:
-        """Passage ids retrieved for a question, best first (what evaluation scores)."""
-        vector = self.embedder.encode_one(question)
-        return [h.passage_id for h in retrieve(self.index, vector, content_terms(question), k)]
 
     def search(self, query: str, k: int = 5) -> tuple[list[SearchHit], float]:
         """The `k` passages closest to a query, best first, and the time taken in ms."""

@@ -48,6 +48,8 @@ def normalise(word: str) -> str:
         word = word[:-2]
     if any(c.isdigit() for c in word):
         word = word.replace(",", "")
+        if word[:-1].isdigit() and word.endswith("s"):
+            word = word[:-1]  # "the 1990s" is about 1990
     return word
 
 
