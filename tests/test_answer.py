@@ -108,3 +108,12 @@ def test_follow_up_is_resolved_against_the_previous_question(pipeline):
 )
 def test_follow_up_resolution(question, history, resolved):
     assert resolve(question, history) == resolved
+
+
+def test_why_answer_quotes_the_sentence_after_the_one_that_restates_it(pipeline):
+    answer = pipeline.ask("Why is China an attractive place for North Koreans to hide?").answer
+    assert answer.answered
+    quotes = [c.quote for c in answer.citations]
+    assert quotes[0].startswith("The two-fold reason why China is an attractive country")
+    assert "blend into the ethnic Korean community" in quotes[1]
+    check_citations(pipeline, answer)

@@ -309,6 +309,12 @@ class Answerer:
             limit = 2
         chosen = [best]
         length = self._length(best)
+        if question.answer_type is AnswerType.REASON:
+            # A "why" is often answered by the sentence after the one that restates it
+            # ("The reason why X is ... . Among ..."): quote both.
+            following = self._next_in_passage(best, candidates)
+            if following is not None and length + self._length(following) <= MAX_ANSWER_CHARS:
+                return [best, following]
         for c in candidates[1:]:
             if len(chosen) >= limit or c.score < best.score - SECOND_GAP:
                 break
@@ -320,6 +326,16 @@ class Answerer:
             chosen.append(c)
             length += self._length(c)
         return chosen
+
+    def _next_in_passage(
+        self, candidate: Candidate, candidates: list[Candidate]
+    ) -> Candidate | None:
+        """The candidate for the sentence right after this one in the same passage."""
+        sentence = self.index.sentences[candidate.sentence_id]
+        ids = self.index.passages[sentence.passage_id].sentence_ids
+        if sentence.id == ids[-1]:
+            return None
+        return next((c for c in candidates if c.sentence_id == sentence.id + 1), None)
 
     def _length(self, candidate: Candidate) -> int:
         sentence = self.index.sentences[candidate.sentence_id]
