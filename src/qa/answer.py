@@ -6,7 +6,7 @@ numbers must appear near the chosen sentence, and its content words must be cove
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 
 import numpy as np
@@ -312,7 +312,7 @@ class Answerer:
         if question.answer_type is AnswerType.REASON:
             # A "why" is often answered by the sentence after the one that restates it
             # ("The reason why X is ... . Among ..."): quote both.
-            following = self._next_in_passage(best, candidates)
+            following = self._next_in_paragraph(best, candidates)
             if following is not None and length + self._length(following) <= MAX_ANSWER_CHARS:
                 return [best, following]
         for c in candidates[1:]:
@@ -327,15 +327,21 @@ class Answerer:
             length += self._length(c)
         return chosen
 
-    def _next_in_passage(
+    def _next_in_paragraph(
         self, candidate: Candidate, candidates: list[Candidate]
     ) -> Candidate | None:
-        """The candidate for the sentence right after this one in the same passage."""
-        sentence = self.index.sentences[candidate.sentence_id]
-        ids = self.index.passages[sentence.passage_id].sentence_ids
-        if sentence.id == ids[-1]:
+        """The sentence right after this one, when it continues the same paragraph."""
+        index = self.index
+        sentence = index.sentences[candidate.sentence_id]
+        if sentence.id + 1 >= len(index.sentences):
             return None
-        return next((c for c in candidates if c.sentence_id == sentence.id + 1), None)
+        following = index.sentences[sentence.id + 1]
+        text = index.documents[sentence.doc_id].text
+        if following.doc_id != sentence.doc_id or "\n" in text[sentence.end : following.start]:
+            return None
+        scored = next((c for c in candidates if c.sentence_id == following.id), None)
+        # Not retrieved (a long paragraph split into passages): it shares this one's score.
+        return scored or replace(candidate, sentence_id=following.id, in_focus=False)
 
     def _length(self, candidate: Candidate) -> int:
         sentence = self.index.sentences[candidate.sentence_id]
