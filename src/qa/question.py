@@ -136,4 +136,4 @@ def has_type(sentence: str, answer_type: AnswerType) -> bool:
 
 
 def _has_word(sentence: str, vocabulary: frozenset[str]) -> bool:
-    return any(normalise(w) in vocabulary for w in words(sentence))
+    return any(w.lower() in vocabulary for w in words(sentence))

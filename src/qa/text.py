@@ -24,6 +24,16 @@ FUNCTION_WORDS = frozenset(
 )
 STOP_WORDS = frozenset(STOPWORDS_EN) | FUNCTION_WORDS | QUESTION_WORDS
 
+# Spelled-out small numbers meet their digits: "three libraries" and "3 libraries".
+_NUMBER_WORDS = {
+    w: str(n)
+    for n, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen "
+        "fourteen fifteen sixteen seventeen eighteen nineteen twenty".split()
+    )
+}
+_NUMBER_WORDS.pop("one")  # mostly a pronoun ("one of the ...")
+
 _WORD = re.compile(r"\w+(?:[.,'’]\w+)*", re.UNICODE)
 
 
@@ -50,6 +60,7 @@ def normalise(word: str) -> str:
         word = word.replace(",", "")
         if word[:-1].isdigit() and word.endswith("s"):
             word = word[:-1]  # "the 1990s" is about 1990
+    word = _NUMBER_WORDS.get(word, word)
     return word
 
 
