@@ -1,7 +1,7 @@
 """Follow-up questions, resolved against the earlier turns without a language model.
 
-"And in Canada?" after "How many North Koreans live in the US?" becomes "How many North
-Koreans live in Canada?": the fragment replaces the matching phrase of the previous question.
+"And in Lyon?" after "How many students live in Paris?" becomes "How many students live in
+Lyon?": the fragment replaces the matching phrase of the previous question.
 """
 
 import re
@@ -163,7 +163,7 @@ def _is_number(entity: str) -> bool:
 
 
 def _with_head_noun(body: str, match: re.Match[str]) -> str:
-    """A name with the plural noun it qualifies: "Chinese husbands", "North Korean refugees"."""
+    """A name with the plural noun it qualifies: "Dutch farmers", "New York lawyers"."""
     following = re.match(r"\s+([a-z]+s)\b", body[match.end() :])
     if following and following.group(1) not in _NOT_NOUNS:
         return match.group(0) + following.group(0)

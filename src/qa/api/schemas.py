@@ -28,7 +28,7 @@ class AskRequest(BaseModel):
 
     model_config = ConfigDict(
         json_schema_extra={
-            "examples": [{"question": "What benefits does South Korea offer?", "top_k": 5}]
+            "examples": [{"question": "What does the corpus say about housing?", "top_k": 5}]
         }
     )
 
