@@ -91,7 +91,7 @@ def resolve(question: str, previous_questions: list[str]) -> str:
 
 
 def _fragment(question: str) -> str | None:
-    """The new part of an elliptical follow-up ("in Canada"), or None for a full question."""
+    """The new part of an elliptical follow-up ("in Lyon"), or None for a full question."""
     match = _ELLIPSIS.match(question)
     if match is None and not _QUESTION_START.match(question) and not _WH.search(question):
         match = _BARE_FRAGMENT.match(question)
