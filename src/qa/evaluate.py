@@ -20,9 +20,6 @@ from qa.followup import Turn
 from qa.pipeline import AskResult, Pipeline
 from qa.squad import GoldItem
 
-RETRIEVAL_DEPTH = 20
-_FIELDS = {"id", "question", "answers", "answerable", "history", "kind"}
-
 # A system answers a question given the earlier turns of the chat; its AskResult lists
 # the passages it retrieved, best first.
 System = Callable[[str, list[Turn]], AskResult]
@@ -157,9 +154,9 @@ def evaluate(
                 i for i, text in enumerate(passage_texts) if contains_answer(text, item.answers)
             }
             qrels += [ir_measures.Qrel(item.id, str(i), 1) for i in relevant]
-            ranking = result.retrieved[:RETRIEVAL_DEPTH]
+            ranking = result.retrieved
             run += [
-                ir_measures.ScoredDoc(item.id, str(pid), float(RETRIEVAL_DEPTH - r))
+                ir_measures.ScoredDoc(item.id, str(pid), float(len(ranking) - r))
                 for r, pid in enumerate(ranking)
             ]
             rank = next((r + 1 for r, pid in enumerate(ranking) if pid in relevant), None)
