@@ -218,7 +218,7 @@ class Answerer:
             context = self._context_terms(sentence.passage_id)
             in_sentence = sum(w for t, w in weights.items() if t in terms)
             in_context = sum(w for t, w in weights.items() if t not in terms and t in context)
-            typed = has_type(index.sentence_text(sentence), question.answer_type)
+            typed = has_type(index.sentence_text(sentence), question.answer_type, question.asked)
             missing = self._missing(question.salient, terms | context, sentence.passage_id)
             rank, hit = by_passage[sentence.passage_id]
             passage = index.passages[sentence.passage_id]

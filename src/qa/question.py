@@ -87,6 +87,7 @@ class Question:
     terms: list[str]
     salient: frozenset[str]
     answer_type: AnswerType
+    asked: frozenset[str] = frozenset()  # normalised words as typed
 
 
 def parse_question(text: str, *, as_asked: str | None = None) -> Question:
@@ -100,6 +101,7 @@ def parse_question(text: str, *, as_asked: str | None = None) -> Question:
         terms=list(dict.fromkeys(content_terms(text))),
         salient=salient_terms(as_asked if as_asked is not None else text),
         answer_type=expected_type(text),
+        asked=frozenset(normalise(w) for w in words(as_asked if as_asked is not None else text)),
     )
 
 
@@ -122,16 +124,20 @@ def salient_terms(question: str) -> frozenset[str]:
     return frozenset(salient)
 
 
-def has_type(sentence: str, answer_type: AnswerType) -> bool:
-    """Whether a sentence holds something of the expected type."""
+def has_type(sentence: str, answer_type: AnswerType, asked: frozenset[str] = frozenset()) -> bool:
+    """Whether a sentence holds something of the expected type that the question did not
+    already say (`asked`: the question's normalised words): "in 2010" does not answer
+    "how many ... in 2010?"."""
+    new = [w for w in words(sentence) if normalise(w) not in asked]
     if answer_type is AnswerType.NUMBER:
-        return bool(_DIGIT.search(sentence)) or _has_word(sentence, _NUMBER_WORDS)
+        return any(_DIGIT.search(w) or w.lower() in _NUMBER_WORDS for w in new)
     if answer_type is AnswerType.DATE:
-        return bool(_YEAR.search(sentence)) or _has_word(sentence, _MONTHS)
+        return any(_YEAR.fullmatch(w) or w.lower() in _MONTHS for w in new)
     if answer_type is AnswerType.REASON:
         return bool(_REASON_MARKERS.search(sentence))
     if answer_type in (AnswerType.PERSON, AnswerType.PLACE):
-        return any(w[:1].isupper() for w in words(sentence)[1:])
+        first = words(sentence)[:1]
+        return any(w[:1].isupper() for w in new if [w] != first)
     return True
 
 
