@@ -117,3 +117,24 @@ def test_why_answer_quotes_the_sentence_after_the_one_that_restates_it(pipeline)
     assert quotes[0].startswith("The two-fold reason why China is an attractive country")
     assert "blend into the ethnic Korean community" in quotes[1]
     check_citations(pipeline, answer)
+
+
+def test_negated_question_is_not_answered_by_a_plain_statement(tmp_path, embedder):
+    from conftest import write_corpus
+    from qa.config import Settings
+    from qa.pipeline import Pipeline, build
+
+    corpus = write_corpus(
+        tmp_path / "c",
+        {
+            "museum.txt": (
+                "The City Museum\n\nOpening\nThe City Museum is open every day from 9 am. "
+                "Entry is free for children under 12. The café serves lunch at noon.\n"
+            )
+        },
+    )
+    settings = Settings(corpus=corpus, index=tmp_path / "i")
+    build(settings, embedder=embedder)
+    pipeline = Pipeline.load(settings, embedder=embedder)
+    assert pipeline.ask("Who gets free entry to the City Museum?").answer.answered
+    assert not pipeline.ask("Who does not get free entry to the City Museum?").answer.answered

@@ -43,6 +43,7 @@ RANK_FEATURES = (
     "passage_lexical",
 )
 RANK_WEIGHTS = np.array([0.4, 0.2, 0.4, 0.0, 0.1, -0.1, -0.3, 0.15, 0.0, 0.0, 0.0, 0.0, 0.0])
+_NEGATION = re.compile(r"\b(not|no|never|none|nor|without|neither)\b|n[’']t\b", re.I)
 _CAPITALISED_RUN = re.compile(r"[A-Z][\w’'-]*(?:\s+(?:of\s+|for\s+|and\s+)?[A-Z][\w’'-]*)+")
 # The confidence model: a logistic function of Evidence.features() (FEATURES names them).
 # Set by hand, a few coarse steps at a time, each checked on both the SQuAD development
@@ -50,10 +51,10 @@ _CAPITALISED_RUN = re.compile(r"[A-Z][\w’'-]*(?:\s+(?:of\s+|for\s+|and\s+)?[A-
 # margin over the runner-up carry most of the signal, names missing near the sentence most
 # of the doubt. scripts/fit_confidence.py fits a plain logistic regression for comparison;
 # on SQuAD's adversarial unanswerable questions it separated no better and declined more.
-CONFIDENCE_WEIGHTS = (3.0, 5.0, 2.0, 1.0, -2.0, -3.0, 0.0, -2.0, 3.0)
+CONFIDENCE_WEIGHTS = (3.0, 5.0, 2.0, 1.0, -2.0, -3.0, 0.0, -2.0, 3.0, -4.0)
 CONFIDENCE_BIAS = -5.2
 # Answer when the confidence reaches this.
-THRESHOLD = 0.5
+THRESHOLD = 0.45
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +102,7 @@ class Evidence:
     passage_salient_missing: bool  # ... and from its whole passage
     unknown_share: float  # IDF weight of question terms the corpus never uses
     strict_type_missing: bool
+    negation_mismatch: bool  # the question is negated ("which ... did not ...") and it is not
 
     def features(self) -> list[float]:
         return [
@@ -113,6 +115,7 @@ class Evidence:
             self.unknown_share,
             float(self.strict_type_missing),
             float(self.best.in_focus),
+            float(self.negation_mismatch),
         ]
 
 
@@ -126,6 +129,7 @@ FEATURES = (
     "unknown_terms",
     "type_missing",
     "in_focus",
+    "negation_mismatch",
 )
 
 
@@ -253,6 +257,12 @@ class Answerer:
             passage_salient_missing=bool(best.passage_missing_salient),
             unknown_share=unknown,
             strict_type_missing=question.answer_type in _STRICT_TYPES and not best.typed,
+            negation_mismatch=bool(
+                _NEGATION.search(question.text)
+                and not _NEGATION.search(
+                    self.index.sentence_text(self.index.sentences[best.sentence_id])
+                )
+            ),
         )
 
     def confidence(self, evidence: Evidence) -> float:
