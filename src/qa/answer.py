@@ -43,6 +43,11 @@ RANK_FEATURES = (
     "passage_lexical",
 )
 RANK_WEIGHTS = np.array([0.4, 0.2, 0.4, 0.0, 0.1, -0.1, -0.3, 0.15, 0.0, 0.0, 0.0, 0.0, 0.0])
+# Question terms found only in the sentence before (same passage) count this much towards
+# coverage, and names there satisfy the salience check: "He patented ..." follows the
+# sentence that names him. SQuAD-A: answer accuracy 0.765 -> 0.781 at 0.2 (0.5 gave 0.790
+# but let a later sentence outrank the one that holds the answer on the gold set).
+PREV_CREDIT = 0.2
 _NEGATION = re.compile(r"\b(not|no|never|none|nor|without|neither)\b|n[’']t\b", re.I)
 _CAPITALISED_RUN = re.compile(r"[A-Z][\w’'-]*(?:\s+(?:of\s+|for\s+|and\s+)?[A-Z][\w’'-]*)+")
 # The confidence model: a logistic function of Evidence.features() (FEATURES names them).
@@ -220,16 +225,28 @@ class Answerer:
             sentence = index.sentences[sid]
             terms = index.sentence_terms[sid]
             context = self._context_terms(sentence.passage_id)
+            names: frozenset[str] = frozenset()  # of the sentence before, in the same passage
+            if sid > 0 and index.sentences[sid - 1].passage_id == sentence.passage_id:
+                names = self._names_in(sid - 1)
             in_sentence = sum(w for t, w in weights.items() if t in terms)
             in_context = sum(w for t, w in weights.items() if t not in terms and t in context)
+            in_previous = sum(
+                w for t, w in weights.items() if t not in terms and t not in context and t in names
+            )
             typed = has_type(index.sentence_text(sentence), question.answer_type, question.asked)
-            missing = self._missing(question.salient, terms | context, sentence.passage_id)
+            # A name may be "he" or "it" here and spelled out in the sentence before; a
+            # number may not; and a name the user just typed in a follow-up must be here.
+            missing = self._missing(
+                question.salient - question.required,
+                terms | context | names,
+                sentence.passage_id,
+            ) | self._missing(question.required, terms, sentence.passage_id)
             rank, hit = by_passage[sentence.passage_id]
             passage = index.passages[sentence.passage_id]
             features = [
                 sim,
                 hit.score,
-                (in_sentence + 0.5 * in_context) / total,
+                (in_sentence + 0.5 * in_context + PREV_CREDIT * in_previous) / total,
                 in_sentence / total,
                 float(expects_type and typed),
                 float(expects_type and not typed),
@@ -293,6 +310,10 @@ class Answerer:
             if len(letters) > 1:
                 found.add(letters)
         return frozenset(found)
+
+    def _names_in(self, sentence_id: int) -> frozenset[str]:
+        """A sentence's terms other than numbers."""
+        return frozenset(t for t in self.index.sentence_terms[sentence_id] if not t[:1].isdigit())
 
     def _context_terms_uncached(self, passage_id: int) -> frozenset[str]:
         """Terms of the passage's section heading and document title."""

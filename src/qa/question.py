@@ -88,6 +88,7 @@ class Question:
     salient: frozenset[str]
     answer_type: AnswerType
     asked: frozenset[str] = frozenset()  # normalised words as typed
+    required: frozenset[str] = frozenset()  # names a follow-up typed: the answer must hold them
 
 
 def parse_question(text: str, *, as_asked: str | None = None) -> Question:
@@ -102,6 +103,7 @@ def parse_question(text: str, *, as_asked: str | None = None) -> Question:
         salient=salient_terms(as_asked if as_asked is not None else text),
         answer_type=expected_type(text),
         asked=frozenset(normalise(w) for w in words(as_asked if as_asked is not None else text)),
+        required=salient_terms(as_asked) if as_asked is not None else frozenset(),
     )
 
 
