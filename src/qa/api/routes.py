@@ -8,7 +8,7 @@ from fastapi.concurrency import run_in_threadpool
 from qa.api.deps import PipelineDep
 from qa.api.schemas import (
     MAX_QUESTION_CHARS,
-    MAX_TOP_K,
+    MAX_SEARCH_K,
     AskRequest,
     AskResponse,
     DocumentResponse,
@@ -38,7 +38,7 @@ async def ask(body: AskRequest, pipeline: PipelineDep) -> AskResponse:
 async def search(
     pipeline: PipelineDep,
     q: Annotated[str, Query(min_length=1, max_length=MAX_QUESTION_CHARS)],
-    k: Annotated[int, Query(ge=1, le=MAX_TOP_K)] = 5,
+    k: Annotated[int, Query(ge=1, le=MAX_SEARCH_K)] = 5,
 ) -> SearchResponse:
     """The passages closest to a query, best first."""
     if not q.strip():

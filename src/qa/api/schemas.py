@@ -10,6 +10,8 @@ MAX_QUESTION_CHARS = 1000
 MAX_ANSWER_CHARS_IN_HISTORY = 5000
 MAX_HISTORY_TURNS = 20
 MAX_TOP_K = 20
+# The contract gives no limit for search's k; allow a generous page rather than refuse.
+MAX_SEARCH_K = 100
 
 QuestionText = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_QUESTION_CHARS)
