@@ -37,6 +37,7 @@ RANK_WEIGHTS = {
     "type_miss": -0.1,  # ... and it has none
     "salient_missing": -0.3,  # times the share of the question's names and numbers absent
     "in_focus": 0.15,  # a follow-up, and it is in the passage the previous answer quoted
+    "negation_match": 0.1,  # the question is negated ("which ... not ...") and so is it
 }
 # Question terms found only in the sentence before (same passage) count this much towards
 # coverage, and names there satisfy the salience check: "He patented ..." follows the
@@ -44,6 +45,12 @@ RANK_WEIGHTS = {
 # but let a later sentence outrank the one that holds the answer on the gold set).
 PREV_CREDIT = 0.2
 _NEGATION = re.compile(r"\b(not|no|never|none|nor|without|neither)\b|n[’']t\b", re.I)
+# A sentence can answer a negated question with other words of absence or failure.
+_NEGATIVE_SENTENCE = re.compile(
+    r"\b(not|no|never|none|nor|without|neither|cannot|unable|fail\w*|lack\w*|insufficient\w*|"
+    r"absen\w*|refus\w*|reject\w*|den(?:y|ies|ied))\b|n[’']t\b",
+    re.I,
+)
 _CAPITALISED_RUN = re.compile(r"[A-Z][\w’'-]*(?:\s+(?:of\s+|for\s+|and\s+)?[A-Z][\w’'-]*)+")
 # The confidence model: a logistic function of Evidence.features() (FEATURES names them).
 # Set by hand, a few coarse steps at a time, each checked on both the SQuAD development
@@ -186,6 +193,7 @@ class Answerer:
         total = sum(weights.values()) or 1.0
         salient_count = len(question.salient) or 1
         expects_type = question.answer_type is not AnswerType.OTHER
+        negated = bool(_NEGATION.search(question.text))
         candidates = []
         for sid, sim in zip(ids, dense.tolist(), strict=True):
             sentence = index.sentences[sid]
@@ -216,6 +224,8 @@ class Answerer:
             )
             if expects_type:
                 score += RANK_WEIGHTS["type_match"] if typed else RANK_WEIGHTS["type_miss"]
+            if negated and _NEGATIVE_SENTENCE.search(index.sentence_text(sentence)):
+                score += RANK_WEIGHTS["negation_match"]
             candidates.append(
                 Candidate(
                     sentence_id=sid,
@@ -247,7 +257,7 @@ class Answerer:
             strict_type_missing=question.answer_type in _STRICT_TYPES and not best.typed,
             negation_mismatch=bool(
                 _NEGATION.search(question.text)
-                and not _NEGATION.search(
+                and not _NEGATIVE_SENTENCE.search(
                     self.index.sentence_text(self.index.sentences[best.sentence_id])
                 )
             ),
