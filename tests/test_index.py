@@ -15,7 +15,7 @@ from conftest import REPO, write_corpus
 from qa.config import Settings
 from qa.embed import MODEL_NAME
 from qa.errors import CorpusError, IndexCorruptError, IndexMissingError
-from qa.index import build_index, load_index, stale_reasons
+from qa.index import build_index, load_index, sentence_context, stale_reasons
 from qa.pipeline import Pipeline
 
 SMALL = {
@@ -60,7 +60,13 @@ def test_round_trip_keeps_units_vectors_and_manifest(small, embedder):
 def test_loaded_vectors_equal_fresh_embeddings(small, embedder):
     _, index_dir = small
     index = load_index(index_dir)
-    fresh = embedder.encode([index.sentence_text(s) for s in index.sentences])
+    texts = [
+        sentence_context(
+            index.documents[s.doc_id], index.passages[s.passage_id], index.sentence_text(s)
+        )
+        for s in index.sentences
+    ]
+    fresh = embedder.encode(texts)
     assert np.allclose(fresh, index.sentence_vectors, atol=1e-5)
 
 

@@ -30,7 +30,7 @@ _STRICT_TYPES = (AnswerType.NUMBER, AnswerType.DATE)
 # accuracy by at most a point on held-out articles, and a fitted logistic ranker with six
 # more features (position, length, passage rank ...) did worse: hand weights they stay.
 RANK_WEIGHTS = {
-    "dense": 0.4,  # cosine of sentence and question
+    "dense": 0.5,  # cosine of sentence (embedded under its heading) and question
     "passage_score": 0.2,  # fused retrieval score of its passage
     "coverage": 0.4,  # IDF share of question terms in it (heading and title count half)
     "type_match": 0.1,  # the question wants a number/date/name/reason and it has one

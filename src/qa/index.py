@@ -33,7 +33,7 @@ from qa.text import content_terms
 
 log = logging.getLogger(__name__)
 
-INDEX_FORMAT = 1
+INDEX_FORMAT = 2  # 2: sentences are embedded under their section heading
 SPLITTER = "pysbd-0.3.4"
 
 
@@ -84,6 +84,12 @@ def passage_context(document: Document, passage: Passage) -> str:
     return f"{document.title}. {heading}. {body}" if heading else f"{document.title}. {body}"
 
 
+def sentence_context(document: Document, passage: Passage, text: str) -> str:
+    """The text a sentence is embedded as: its section heading, then itself."""
+    heading = passage.section if passage.section != document.title else document.title
+    return f"{heading}. {text}"
+
+
 def build_index(
     corpus_dir: Path, index_dir: Path, embedder: Embedder, *, max_passage_chars: int
 ) -> BuildReport:
@@ -126,7 +132,15 @@ def _write_build(
     flat = faiss.IndexFlatIP(embedder.dimension)
     flat.add(passage_vectors)
     faiss.write_index(flat, str(build / "passages.faiss"))
-    np.save(build / "sentences.npy", embedder.encode(sentence_texts))
+    np.save(
+        build / "sentences.npy",
+        embedder.encode(
+            [
+                sentence_context(by_id[s.doc_id], chunks.passages[s.passage_id], t)
+                for s, t in zip(chunks.sentences, sentence_texts, strict=True)
+            ]
+        ),
+    )
 
     bm25 = bm25s.BM25()
     bm25.index([content_terms(t) or [""] for t in passage_texts], show_progress=False)
