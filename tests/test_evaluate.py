@@ -175,3 +175,21 @@ def test_eval_mistakes_get_one_line(monkeypatch, capsys, args, message):
     assert code != 0
     assert message in err
     assert len(err.strip().splitlines()) == 1
+
+
+SQUAD = REPO.parent / "shared" / "benchmarks" / "squad2-dev-A.json"
+
+
+@pytest.mark.skipif(not SQUAD.is_file(), reason="the shared SQuAD development file is absent")
+def test_quality_gate_on_articles_the_project_was_not_written_for(tmp_path, embedder):
+    from qa.config import Settings
+    from qa.pipeline import Pipeline, build
+    from qa.squad import read_squad, write_squad_corpus
+
+    settings = Settings(corpus=tmp_path / "corpus", index=tmp_path / "index")
+    items = sample(write_squad_corpus(read_squad(SQUAD), settings.corpus), 500, seed=1)
+    build(settings, embedder=embedder)
+    pipeline = Pipeline.load(settings, embedder=embedder)
+    m = evaluate(pipeline, items, lambda q, h: pipeline.ask(q, history=h), name="qa").metrics
+    assert m["answer_accuracy"] >= THRESHOLDS["squad"]["answer_accuracy"]
+    assert m["abstention_accuracy"] >= THRESHOLDS["squad"]["abstention_accuracy"]
