@@ -96,11 +96,14 @@ def serve_cmd(
 
     settings = _settings(corpus, index, host=host, port=port)
     pipeline = Pipeline.load_or_build(settings)
+    _log_requests()
     uvicorn.run(
         create_app(settings, pipeline=pipeline),
         host=settings.host,
         port=settings.port,
         log_level="info",
+        access_log=False,  # uvicorn's would log query strings, and so questions
+        timeout_graceful_shutdown=30,  # on SIGTERM, finish in-flight requests first
     )
 
 
@@ -175,6 +178,17 @@ def eval_cmd(
         typer.echo(json.dumps(out, ensure_ascii=False, indent=2))
         return
     print_reports(Console(), reports)
+
+
+def _log_requests() -> None:
+    """Request logs (one JSON line each) and, if enabled, questions, on stderr."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    for name in ("qa.access", "qa.questions"):
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.INFO)
+        logger.addHandler(handler)
+        logger.propagate = False
 
 
 def main() -> None:

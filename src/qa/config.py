@@ -21,3 +21,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     web: Path = WEB_DIR
+    # The largest valid /api/ask body (a 1,000-character question and 20 turns of 1,000 +
+    # 4,000 characters) is about 101,000 characters: even as 3-byte UTF-8 it fits.
+    max_body_bytes: int = Field(512 * 1024, ge=1024)
+    # Question text stays out of the logs unless this is set.
+    log_questions: bool = False

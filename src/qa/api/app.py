@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from qa import __version__
 from qa.api import pages
+from qa.api.middleware import BodySizeLimit, RequestLog
 from qa.api.routes import router
 from qa.api.security import security_headers
 from qa.config import Settings
@@ -33,8 +34,11 @@ def create_app(settings: Settings | None = None, *, pipeline: Pipeline | None = 
         summary="Answers from a corpus, quoted verbatim and cited.",
         lifespan=lifespan,
     )
+    app.state.settings = settings
     app.state.templates = pages.templates_for(settings.web)
     app.middleware("http")(security_headers)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestLog)  # outermost: logs every response, 413s included
     app.include_router(router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=settings.web / "static"), name="static")

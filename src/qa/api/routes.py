@@ -1,8 +1,10 @@
 """JSON API routes: a few lines each; the pipeline does the work."""
 
+import json
+import logging
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
 from qa.api.deps import PipelineDep
@@ -19,12 +21,15 @@ from qa.api.schemas import (
 from qa.errors import DocumentNotFoundError
 from qa.followup import Turn
 
+log = logging.getLogger("qa.questions")
 router = APIRouter(prefix="/api")
 
 
 @router.post("/ask", response_model=AskResponse)
-async def ask(body: AskRequest, pipeline: PipelineDep) -> AskResponse:
+async def ask(body: AskRequest, pipeline: PipelineDep, request: Request) -> AskResponse:
     """Answer a question from the corpus, with verbatim citations."""
+    if request.app.state.settings.log_questions:
+        log.info("question: %s", json.dumps(body.question))
     result = await run_in_threadpool(
         pipeline.ask,
         body.question,

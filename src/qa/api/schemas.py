@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from qa.pipeline import AskResult, SearchHit
 
 MAX_QUESTION_CHARS = 1000
-MAX_ANSWER_CHARS_IN_HISTORY = 5000
+MAX_ANSWER_CHARS_IN_HISTORY = 4000
 MAX_HISTORY_TURNS = 20
 MAX_TOP_K = 20
 # The contract gives no limit for search's k; allow a generous page rather than refuse.
