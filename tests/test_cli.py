@@ -112,3 +112,17 @@ def test_no_arguments_prints_help(monkeypatch, capsys):
     assert code == 0
     for command in ("index", "ask", "serve"):
         assert command in out
+
+
+def test_damaged_index_is_reported_in_one_line(lakes, monkeypatch, capsys):
+    corpus, index, _ = lakes
+    vectors = next((index / "builds").iterdir()) / "sentences.npy"
+    vectors.write_bytes(vectors.read_bytes()[:-10])  # truncated
+    code, out, err = run(
+        monkeypatch, capsys, "ask", "How deep is Blue Lake?", "--index", str(index),
+        "--corpus", str(corpus),
+    )  # fmt: skip
+    assert code == 1
+    assert err.startswith("error: index file sentences.npy is missing or damaged")
+    assert len(err.strip().splitlines()) == 1
+    assert out == ""

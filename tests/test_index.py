@@ -201,3 +201,31 @@ def test_index_from_another_qa_version_is_stale(small):
     manifest = {**load_index(index_dir).manifest, "package_version": "0.0.1"}
     [reason] = stale_reasons(manifest, corpus, max_passage_chars=800)
     assert "qa 0.0.1" in reason
+
+
+@pytest.mark.parametrize(
+    "step",
+    [
+        "qa.index.faiss.write_index",
+        "qa.index.np.save",
+        "qa.index.bm25s.BM25.save",
+        "qa.index.write_json",
+        "qa.index.write_manifest",
+        "qa.storage.os.replace",
+    ],
+)
+def test_build_failing_at_any_step_leaves_the_old_index_usable(small, embedder, monkeypatch, step):
+    corpus, index_dir = small
+    before = load_index(index_dir).path
+    (corpus / "extra.txt").write_text("Extra\n\nMore text to embed.", encoding="utf-8")
+
+    def crash(*args, **kwargs):
+        raise OSError(f"crash in {step}")
+
+    monkeypatch.setattr(step, crash)
+    with pytest.raises(OSError, match="crash in"):
+        build_index(corpus, index_dir, embedder, max_passage_chars=800)
+    monkeypatch.undo()
+    after = load_index(index_dir)
+    assert after.path == before
+    assert "extra.txt" not in after.documents

@@ -171,3 +171,13 @@ def test_windows_newlines_are_read_as_universal_newlines(tmp_path):
     doc = load_corpus(corpus)[0]
     assert "\r" not in doc.text
     assert doc.paragraphs[0].section == "Heading"
+
+
+def test_binary_and_huge_files_are_skipped_with_a_warning(tmp_path, caplog):
+    corpus = write_corpus(tmp_path / "c", {"good.txt": "Good\n\nReal text here."})
+    (corpus / "image.txt").write_bytes(b"GIF89a\x00\x01\x02\x00binary")
+    (corpus / "dump.md").write_text("# Dump\n\n" + "Words here. " * 200, encoding="utf-8")
+    docs = load_corpus(corpus, max_bytes=1000)
+    assert [d.doc_id for d in docs] == ["good.txt"]
+    assert "image.txt" in caplog.text and "binary" in caplog.text
+    assert "dump.md" in caplog.text and "limit" in caplog.text

@@ -17,6 +17,8 @@ from qa.sentences import split_sentences
 log = logging.getLogger(__name__)
 
 DOCUMENT_SUFFIXES = (".txt", ".md")
+# A larger file is skipped with a warning: most likely a data dump, not prose to quote.
+MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
 _HEADING_MAX_CHARS = 80
 _HEADING_MAX_WORDS = 12
 # A line ending in one of these closes a sentence, so it is not a heading and the next
@@ -115,12 +117,16 @@ def read_text(path: Path) -> str:
         return f.read()
 
 
-def load_corpus(corpus_dir: Path) -> list[Document]:
-    """Parse every document of the corpus; skip unreadable or empty files with a warning."""
+def load_corpus(corpus_dir: Path, *, max_bytes: int = MAX_DOCUMENT_BYTES) -> list[Document]:
+    """Parse every document of the corpus; skip unreadable, huge or empty files with a warning."""
     if not corpus_dir.is_dir():
         raise CorpusError(f"corpus folder not found: {corpus_dir}")
     documents = []
     for doc_id, path in corpus_files(corpus_dir):
+        size = path.stat().st_size
+        if size > max_bytes:
+            log.warning("skipping %s: %d bytes, over the %d-byte limit", doc_id, size, max_bytes)
+            continue
         try:
             text = read_text(path)
         except (UnicodeDecodeError, OSError) as exc:
