@@ -1,11 +1,13 @@
 """Assembles the FastAPI app; the pipeline is loaded once, in the lifespan."""
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exception_handlers import http_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -42,6 +44,17 @@ def create_app(settings: Settings | None = None, *, pipeline: Pipeline | None = 
     app.include_router(router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=settings.web / "static"), name="static")
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_errors(request: Request, exc: RequestValidationError) -> Response:
+        """422 naming each bad field; the offending input is not echoed back, since it may
+        not be encodable (a lone surrogate, NaN) and is the client's own anyway."""
+        detail = [
+            {"type": e.get("type"), "loc": list(e.get("loc", ())), "msg": e.get("msg")}
+            for e in exc.errors()
+        ]
+        body = json.dumps({"detail": detail}, ensure_ascii=True)
+        return Response(body, status_code=422, media_type="application/json")
 
     @app.exception_handler(StarletteHTTPException)
     async def html_errors(request: Request, exc: StarletteHTTPException) -> Response:

@@ -14,6 +14,7 @@ from qa.api.schemas import (
     AskRequest,
     AskResponse,
     DocumentResponse,
+    ErrorResponse,
     HealthResponse,
     SearchResponse,
     SearchResult,
@@ -25,7 +26,13 @@ log = logging.getLogger("qa.questions")
 router = APIRouter(prefix="/api")
 
 
-@router.post("/ask", response_model=AskResponse)
+ERRORS = {
+    400: {"model": ErrorResponse, "description": "The body is not valid JSON text."},
+    413: {"model": ErrorResponse, "description": "The body is over the size limit."},
+}
+
+
+@router.post("/ask", response_model=AskResponse, responses=ERRORS)
 async def ask(body: AskRequest, pipeline: PipelineDep, request: Request) -> AskResponse:
     """Answer a question from the corpus, with verbatim citations."""
     if request.app.state.settings.log_questions:
@@ -42,19 +49,21 @@ async def ask(body: AskRequest, pipeline: PipelineDep, request: Request) -> AskR
 @router.get("/search", response_model=SearchResponse)
 async def search(
     pipeline: PipelineDep,
-    q: Annotated[str, Query(min_length=1, max_length=MAX_QUESTION_CHARS)],
+    q: Annotated[str, Query(min_length=1, max_length=MAX_QUESTION_CHARS, pattern=r"\S")],
     k: Annotated[int, Query(ge=1, le=MAX_SEARCH_K)] = 5,
 ) -> SearchResponse:
     """The passages closest to a query, best first."""
-    if not q.strip():
-        raise HTTPException(422, "q must not be blank")
     hits, took_ms = await run_in_threadpool(pipeline.search, q.strip(), k)
     return SearchResponse(
         query=q, results=[SearchResult.from_hit(h) for h in hits], took_ms=took_ms
     )
 
 
-@router.get("/documents/{doc_id:path}", response_model=DocumentResponse)
+@router.get(
+    "/documents/{doc_id:path}",
+    response_model=DocumentResponse,
+    responses={404: {"model": ErrorResponse, "description": "Not a document of the corpus."}},
+)
 async def document(doc_id: str, pipeline: PipelineDep) -> DocumentResponse:
     """A document of the corpus, whole; 404 for anything else."""
     try:

@@ -2,7 +2,7 @@
 
 from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from qa.pipeline import AskResult, SearchHit
 
@@ -16,6 +16,17 @@ MAX_SEARCH_K = 100
 QuestionText = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_QUESTION_CHARS)
 ]
+
+
+class ErrorResponse(BaseModel):
+    """An error that is not about one field."""
+
+    detail: str
+
+
+def _integral(value: object) -> object:
+    """20.0 is the integer 20 in JSON; 20.5, "20" and true are not integers."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 class Turn(BaseModel):
@@ -40,7 +51,9 @@ class AskRequest(BaseModel):
         max_length=MAX_HISTORY_TURNS,
         description="Earlier turns, oldest first (at most 20).",
     )
-    top_k: int = Field(5, ge=1, le=MAX_TOP_K, strict=True, description="Passages to read.")
+    top_k: Annotated[int, BeforeValidator(_integral)] = Field(
+        5, ge=1, le=MAX_TOP_K, strict=True, description="Passages to read."
+    )
 
 
 class Citation(BaseModel):
