@@ -1,10 +1,14 @@
 """Shared fixtures: the real packaged model (loaded once), a real index of the repo corpus."""
 
 import os
+import socket
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -42,6 +46,32 @@ def pipeline(settings: Settings, embedder: Embedder) -> Pipeline:
 def client(settings: Settings, pipeline: Pipeline) -> Iterator[TestClient]:
     with TestClient(create_app(settings, pipeline=pipeline)) as client:
         yield client
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def base_url(settings: Settings, pipeline: Pipeline) -> Iterator[str]:
+    """The real app under uvicorn in a thread, on a free 127.0.0.1 port."""
+    port = free_port()
+    config = uvicorn.Config(
+        create_app(settings, pipeline=pipeline), host="127.0.0.1", port=port, log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
 
 
 def write_corpus(folder: Path, files: dict[str, str]) -> Path:

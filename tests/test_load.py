@@ -7,7 +7,6 @@ assertion is on speed (the machine is shared); the figures are printed and recor
 import asyncio
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -18,10 +17,8 @@ from dataclasses import dataclass, field
 
 import httpx
 import pytest
-import uvicorn
 
-from conftest import CORPUS_DOC
-from qa.api import create_app
+from conftest import CORPUS_DOC, free_port
 from qa.api.schemas import AskResponse
 from qa.followup import Turn
 
@@ -54,12 +51,6 @@ ASK_FIELDS = {
 CITATION_FIELDS = {"n", "doc_id", "title", "section", "quote", "start", "end", "score"}
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def comparable(response: dict) -> dict:
     """An /api/ask body without its timing, which differs between identical answers."""
     return {k: v for k, v in response.items() if k != "took_ms"}
@@ -68,24 +59,6 @@ def comparable(response: dict) -> dict:
 def percentile(values, p):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
-
-@pytest.fixture(scope="module")
-def base_url(settings, pipeline):
-    port = free_port()
-    config = uvicorn.Config(
-        create_app(settings, pipeline=pipeline), host="127.0.0.1", port=port, log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
 
 
 @pytest.fixture(scope="module")
