@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -30,6 +31,8 @@ ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
 SQUAD = ROOT / ".." / "shared" / "benchmarks" / "squad2-dev-A.json"
 WARMUP = 5
+THROUGHPUT_CLIENTS = 8
+THROUGHPUT_SECONDS = 5.0
 HEALTH_TIMEOUT_S = 60.0
 
 QUESTIONS = [
@@ -114,13 +117,45 @@ def wait_healthy(client: httpx.Client, server: subprocess.Popen[bytes], log: Pat
     raise RuntimeError(f"no healthy server after {HEALTH_TIMEOUT_S:.0f} s (log: {log})")
 
 
-def http_times(index: Path, n: int, log: Path) -> tuple[list[float], list[str]]:
-    """Start `qa serve` on a free local port and time `POST /api/ask` from one client."""
+def throughput(base: str, clients: int, seconds: float) -> tuple[float, int]:
+    """Answers per second from `clients` concurrent keep-alive clients for `seconds`; errors."""
+    stop = time.monotonic() + seconds
+    counts = [0] * clients
+    errors = [0] * clients
+
+    def run(i: int) -> None:
+        with httpx.Client(base_url=base, timeout=30, trust_env=False) as client:
+            j = i
+            while time.monotonic() < stop:
+                body = {"question": QUESTIONS[j % len(QUESTIONS)]}
+                j += 1
+                try:
+                    ok = client.post("/api/ask", json=body).status_code == 200
+                except httpx.HTTPError:
+                    ok = False
+                counts[i] += ok
+                errors[i] += not ok
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(clients)]
+    started = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sum(counts) / (time.monotonic() - started), sum(errors)
+
+
+def http_times(
+    index: Path, n: int, log: Path, *, question_cache: int
+) -> tuple[list[float], list[str], float]:
+    """Start `qa serve` on a free local port; time `POST /api/ask` from one client, then
+    measure throughput with THROUGHPUT_CLIENTS concurrent clients."""
     port = free_port()
     qa = Path(sys.executable).with_name("qa")
     command = [qa, "serve", "--index", index, "--corpus", CORPUS]
     command += ["--host", "127.0.0.1", "--port", str(port)]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    env["QA_QUESTION_CACHE"] = str(question_cache)
     with log.open("wb") as out:
         server = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env)
         try:
@@ -131,7 +166,11 @@ def http_times(index: Path, n: int, log: Path) -> tuple[list[float], list[str]]:
                 def post(question: str) -> None:
                     client.post("/api/ask", json={"question": question}).raise_for_status()
 
-                return timed(post, n)
+                times, errors = timed(post, n)
+                rate, failed = throughput(base, THROUGHPUT_CLIENTS, THROUGHPUT_SECONDS)
+                if failed:
+                    errors.append(f"{failed} failed requests under load")
+                return times, errors, rate
         finally:
             server.terminate()
             try:
@@ -149,9 +188,9 @@ def print_report(builds: dict[str, dict[str, float]], latency: dict[str, dict[st
             f"{b['seconds']:>10.2f}{b['sentences_per_s']:>13.1f}"
         )
     print()
-    print(f"{'latency (warm)':<34}{'n':>6}{'p50 ms':>11}{'p95 ms':>10}{'p50/embed':>13}")
+    print(f"{'latency (warm)':<40}{'n':>6}{'p50 ms':>11}{'p95 ms':>10}{'p50/embed':>13}")
     for name, s in latency.items():
-        print(f"{name:<34}{s['n']:>6}{s['p50_ms']:>11.2f}{s['p95_ms']:>10.2f}{s['ratio']:>12.1f}x")
+        print(f"{name:<40}{s['n']:>6}{s['p50_ms']:>11.2f}{s['p95_ms']:>10.2f}{s['ratio']:>12.1f}x")
 
 
 def main() -> None:
@@ -174,26 +213,35 @@ def main() -> None:
         else:
             notes.append(f"SQuAD build skipped: no file {args.squad}")
 
-        embed_times, errors = timed(embedder.encode_one, args.n)
+        # The bare model: one uncached embedding per question.
+        embed_times, errors = timed(lambda q: embedder.encode([q], batch_size=1), args.n)
         bare = summary(embed_times)
-        pipeline = Pipeline.load(Settings(corpus=CORPUS, index=index), embedder=embedder)
-        ask_times, ask_errors = timed(pipeline.ask, args.n)
-        http, http_errors = http_times(index, args.n, Path(tmp, "server.log"))
-        latency = {
-            "bare embed (encode_one)": bare,
-            "Pipeline.ask (in process)": summary(ask_times, bare["p50_ms"]),
-            "POST /api/ask (HTTP, keep-alive)": summary(http, bare["p50_ms"]),
-        }
-    errors += [f"ask {e}" for e in ask_errors] + [f"http {e}" for e in http_errors]
+        latency = {"bare embed (model.encode, 1 question)": bare}
+        rates = {}
+        settings = Settings(corpus=CORPUS, index=index)
+        for cache in (0, 4096):
+            label = "no question cache" if cache == 0 else "question cache"
+            pipeline = Pipeline(Pipeline.load(settings).index, load_embedder(cache))
+            ask_times, ask_errors = timed(pipeline.ask, args.n)
+            log = Path(tmp, f"server-{cache}.log")
+            http, http_errors, rate = http_times(index, args.n, log, question_cache=cache)
+            latency[f"Pipeline.ask, {label}"] = summary(ask_times, bare["p50_ms"])
+            latency[f"POST /api/ask, {label}"] = summary(http, bare["p50_ms"])
+            rates[f"{THROUGHPUT_CLIENTS} clients, {label}"] = round(rate, 1)
+            errors += [f"ask {e}" for e in ask_errors] + [f"http {e}" for e in http_errors]
 
     load = f"{load_start:.2f} -> {os.getloadavg()[0]:.2f}"
     machine = {"cores": os.cpu_count(), "torch_threads": torch.get_num_threads(), "load_avg": load}
     print(", ".join(f"{k.replace('_', ' ')} {v}" for k, v in machine.items()), end="\n\n")
     print_report(builds, latency)
+    print()
+    for name, rate in rates.items():
+        print(f"{'throughput, ' + name:<48}{rate:>8.1f} answers/s")
     for line in notes + errors:
         print(f"note: {line}")
     if args.json:
         figures = {"machine": machine, "build": builds, "latency": latency, "errors": errors}
+        figures["throughput"] = rates
         print(json.dumps(figures | {"notes": notes}))
 
 

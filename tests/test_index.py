@@ -229,3 +229,18 @@ def test_build_failing_at_any_step_leaves_the_old_index_usable(small, embedder, 
     after = load_index(index_dir)
     assert after.path == before
     assert "extra.txt" not in after.documents
+
+
+def test_question_embeddings_are_cached_read_only_and_equal_to_fresh_ones(embedder):
+    first = embedder.encode_one("How deep is the lake?")
+    assert embedder.encode_one("How deep is the lake?") is first
+    assert not first.flags.writeable
+    assert np.allclose(first, embedder.encode(["How deep is the lake?"]), atol=1e-6)
+
+
+def test_question_cache_can_be_turned_off():
+    from qa.embed import load_embedder
+
+    uncached = load_embedder(0)
+    assert uncached.model is load_embedder().model  # one model per process, whatever the cache
+    assert uncached.encode_one("Why?") is not uncached.encode_one("Why?")

@@ -24,5 +24,7 @@ class Settings(BaseSettings):
     # The largest valid /api/ask body (a 1,000-character question and 20 turns of 1,000 +
     # 4,000 characters) is about 101,000 characters: even as 3-byte UTF-8 it fits.
     max_body_bytes: int = Field(512 * 1024, ge=1024)
+    # Question embeddings kept in memory (0 turns the cache off).
+    question_cache: int = Field(4096, ge=0)
     # Question text stays out of the logs unless this is set.
     log_questions: bool = False

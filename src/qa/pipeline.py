@@ -64,12 +64,12 @@ class Pipeline:
     @classmethod
     def load(cls, settings: Settings, *, embedder: Embedder | None = None) -> "Pipeline":
         """Load the index as it is (stale or not)."""
-        return cls(load_index(settings.index), embedder or load_embedder())
+        return cls(load_index(settings.index), embedder or load_embedder(settings.question_cache))
 
     @classmethod
     def load_or_build(cls, settings: Settings, *, embedder: Embedder | None = None) -> "Pipeline":
         """Load the index, building it first when it is missing, damaged or stale."""
-        embedder = embedder or load_embedder()
+        embedder = embedder or load_embedder(settings.question_cache)
         try:
             index = load_index(settings.index)
             reasons = stale_reasons(
