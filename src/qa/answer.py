@@ -149,6 +149,7 @@ class Answerer:
         self._context_terms = cache(self._context_terms_uncached)
         self._passage_terms = cache(self._passage_terms_uncached)
         self._initialisms = cache(self._initialisms_uncached)
+        self._names_in = cache(self._names_in_uncached)
 
     def answer(
         self,
@@ -292,7 +293,7 @@ class Answerer:
                 found.add(letters)
         return frozenset(found)
 
-    def _names_in(self, sentence_id: int) -> frozenset[str]:
+    def _names_in_uncached(self, sentence_id: int) -> frozenset[str]:
         """A sentence's terms other than numbers."""
         return frozenset(t for t in self.index.sentence_terms[sentence_id] if not t[:1].isdigit())
 

@@ -5,6 +5,7 @@ import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from qa.answer import Answer, Answerer
@@ -58,6 +59,14 @@ class Pipeline:
         self.embedder = embedder
         self.answerer = Answerer(index)
         self._sentence_ids = {index.sentence_text(s): s.id for s in index.sentences}
+
+    @cached_property
+    def _flat_sentences(self) -> list[tuple[int, str]]:
+        """(passage id, sentence with white space collapsed), made once, for cited_passages."""
+        return [
+            (s.passage_id, " ".join(self.index.sentence_text(s).split()))
+            for s in self.index.sentences
+        ]
 
     # --- construction -------------------------------------------------------------------
 
@@ -126,11 +135,9 @@ class Pipeline:
         }
         if not quoted:  # not our template: sentences it contains, or that contain it
             span = " ".join(answer.split())
-            texts = [
-                (s, " ".join(self.index.sentence_text(s).split())) for s in self.index.sentences
-            ]
-            quoted = {s.passage_id for s, text in texts if text in span}
-            quoted = quoted or {s.passage_id for s, text in texts if span in text}
+            texts = self._flat_sentences
+            quoted = {pid for pid, text in texts if text in span}
+            quoted = quoted or {pid for pid, text in texts if span in text}
         return frozenset(quoted)
 
     def search(self, query: str, k: int = 5) -> tuple[list[SearchHit], float]:
