@@ -56,6 +56,7 @@ def test_api_conforms_to_its_schema(api_schema, label, mode):
 
     @given(case=operation.as_strategy(generation_mode=mode))
     @settings(
+        derandomize=True,  # the same examples on every run: CI is not a lottery
         max_examples=40,
         deadline=None,
         database=None,

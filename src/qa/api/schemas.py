@@ -13,8 +13,12 @@ MAX_TOP_K = 20
 # The contract gives no limit for search's k; allow a generous page rather than refuse.
 MAX_SEARCH_K = 100
 
+# The pattern says in the schema what trimming means: at least one non-space character.
 QuestionText = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_QUESTION_CHARS)
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=MAX_QUESTION_CHARS, pattern=r"\S"
+    ),
 ]
 
 
