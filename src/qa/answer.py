@@ -7,7 +7,7 @@ numbers must appear near the chosen sentence, and its content words must be cove
 import math
 import re
 from dataclasses import dataclass, replace
-from functools import cache
+from functools import cache, lru_cache
 
 import numpy as np
 
@@ -213,8 +213,8 @@ class Answerer:
             # A name may be "he" or "it" here and spelled out in the sentence before; a
             # number may not; and a name the user just typed in a follow-up must be here.
             missing = self._missing(
-                question.salient - question.required, terms | context | names, sentence.passage_id
-            ) | self._missing(question.required, terms, sentence.passage_id)
+                question.salient - question.required, (terms, context, names), sentence.passage_id
+            ) | self._missing(question.required, (terms,), sentence.passage_id)
             in_focus = sentence.passage_id in focus
             score = (
                 RANK_WEIGHTS["dense"] * sim
@@ -272,15 +272,17 @@ class Answerer:
         return 1.0 / (1.0 + math.exp(-z))
 
     def _missing(
-        self, salient: frozenset[str], evidence: frozenset[str], passage_id: int
+        self, salient: frozenset[str], evidence: tuple[frozenset[str], ...], passage_id: int
     ) -> frozenset[str]:
         """Salient terms absent from the evidence; an acronym may match its spelled-out form."""
-        missing = salient - evidence
+        missing = salient.difference(*evidence)
         if not missing:
             return missing
         initials = self._initialisms(passage_id)
         return frozenset(
-            t for t in missing if t not in initials and not any(_related(t, e) for e in evidence)
+            t
+            for t in missing
+            if t not in initials and not any(_has_related(t, terms) for terms in evidence)
         )
 
     def _initialisms_uncached(self, passage_id: int) -> frozenset[str]:
@@ -406,6 +408,11 @@ class Answerer:
                 )
             )
         return Answer(DECLINE_TEXT, False, round(confidence, 3), citations)
+
+
+@lru_cache(maxsize=1 << 16)  # the term sets are the index's own, so hits are frequent
+def _has_related(term: str, terms: frozenset[str]) -> bool:
+    return any(_related(term, other) for other in terms)
 
 
 def _related(term: str, other: str) -> bool:

@@ -3,6 +3,7 @@
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 
 from qa.text import content_terms, normalise, words
 
@@ -130,7 +131,8 @@ def has_type(sentence: str, answer_type: AnswerType, asked: frozenset[str] = fro
     """Whether a sentence holds something of the expected type that the question did not
     already say (`asked`: the question's normalised words): "in 2010" does not answer
     "how many ... in 2010?"."""
-    new = [w for w in words(sentence) if normalise(w) not in asked]
+    written = _normalised_words(sentence)
+    new = [w for w, norm in written if norm not in asked]
     if answer_type is AnswerType.NUMBER:
         return any(_DIGIT.search(w) or w.lower() in _NUMBER_WORDS for w in new)
     if answer_type is AnswerType.DATE:
@@ -138,9 +140,15 @@ def has_type(sentence: str, answer_type: AnswerType, asked: frozenset[str] = fro
     if answer_type is AnswerType.REASON:
         return bool(_REASON_MARKERS.search(sentence))
     if answer_type in (AnswerType.PERSON, AnswerType.PLACE):
-        first = words(sentence)[:1]
-        return any(w[:1].isupper() for w in new if [w] != first)
+        first = written[0][0] if written else None
+        return any(w[:1].isupper() for w in new if w != first)
     return True
+
+
+@lru_cache(maxsize=1 << 14)  # the same corpus sentences are read for question after question
+def _normalised_words(sentence: str) -> tuple[tuple[str, str], ...]:
+    """Each word of a sentence as written, with its normalised form."""
+    return tuple((w, normalise(w)) for w in words(sentence))
 
 
 def _has_word(sentence: str, vocabulary: frozenset[str]) -> bool:

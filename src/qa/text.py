@@ -2,7 +2,7 @@
 
 import re
 import unicodedata
-from functools import cache
+from functools import cache, lru_cache
 
 import Stemmer
 from bm25s.stopwords import STOPWORDS_EN
@@ -47,6 +47,7 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text)
 
 
+@lru_cache(maxsize=1 << 16)  # pure, and called for every word of every candidate sentence
 def normalise(word: str) -> str:
     """Lower-case a word, drop accents, thousands separators and possessives."""
     if not word.isascii():
