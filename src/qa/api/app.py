@@ -16,7 +16,7 @@ from qa import __version__
 from qa.api import pages
 from qa.api.middleware import BodySizeLimit, RequestLog
 from qa.api.routes import router
-from qa.api.security import security_headers
+from qa.api.security import SecurityHeaders
 from qa.config import Settings
 from qa.pipeline import Pipeline
 
@@ -38,7 +38,7 @@ def create_app(settings: Settings | None = None, *, pipeline: Pipeline | None = 
     )
     app.state.settings = settings
     app.state.templates = pages.templates_for(settings.web)
-    app.middleware("http")(security_headers)
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestLog)  # outermost: logs every response, 413s included
     app.include_router(router)

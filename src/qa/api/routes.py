@@ -4,8 +4,9 @@ import json
 import logging
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel
 
 from qa.api.deps import PipelineDep
 from qa.api.schemas import (
@@ -33,7 +34,7 @@ ERRORS = {
 
 
 @router.post("/ask", response_model=AskResponse, responses=ERRORS)
-async def ask(body: AskRequest, pipeline: PipelineDep, request: Request) -> AskResponse:
+async def ask(body: AskRequest, pipeline: PipelineDep, request: Request) -> Response:
     """Answer a question from the corpus, with verbatim citations."""
     if request.app.state.settings.log_questions:
         log.info("question: %s", json.dumps(body.question))
@@ -43,7 +44,13 @@ async def ask(body: AskRequest, pipeline: PipelineDep, request: Request) -> AskR
         history=[Turn(t.question, t.answer) for t in body.history],
         top_k=body.top_k,
     )
-    return AskResponse.from_result(result)
+    return _json(AskResponse.from_result(result))
+
+
+def _json(model: BaseModel) -> Response:
+    """A model serialised once, by pydantic's own encoder: FastAPI would validate the
+    returned object against `response_model` again and encode it a second time."""
+    return Response(model.model_dump_json(), media_type="application/json")
 
 
 @router.get("/search", response_model=SearchResponse)
