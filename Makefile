@@ -11,7 +11,7 @@ export TRANSFORMERS_OFFLINE := 1
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install run test lint format bench clean
+.PHONY: install run test lint format bench bench-scale clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,10 @@ format: install
 
 bench: install
 	$(BIN)/python scripts/bench.py
+
+# Not in CI: 10k, 100k and 1M synthetic vectors, every FAISS index kind (about 10 minutes).
+bench-scale: install
+	$(BIN)/python scripts/bench_scale.py
 
 clean:
 	rm -rf $(VENV) index/current index/builds index/.current.* .pytest_cache .ruff_cache
