@@ -6,6 +6,7 @@ from typing import Literal
 import numpy as np
 
 from qa.index import Index
+from qa.vector_index import search
 
 Fusion = Literal["combine", "rrf"]
 _RRF_K = 60
@@ -48,7 +49,7 @@ def retrieve(
     k = min(k, n)
     dense = np.zeros(n, dtype=np.float32)
     depth = min(n, max(4 * k, 50))
-    scores, ids = index.passage_vectors.search(question_vector, depth)
+    scores, ids = search(index.passage_vectors, question_vector, depth)
     dense_rank = [int(i) for i in ids[0] if i >= 0]
     dense[dense_rank] = scores[0][: len(dense_rank)]
     lexical = bm25_scores(index, terms)
