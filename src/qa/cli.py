@@ -1,7 +1,9 @@
 """The `qa` command: a thin layer over the pipeline; user mistakes get one line, not a trace."""
 
+import json
 import logging
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -13,6 +15,8 @@ from qa.errors import QAError
 if TYPE_CHECKING:
     from qa.followup import Turn
     from qa.pipeline import AskResult
+
+_STARTED = time.perf_counter()  # when this module was imported: close to process start
 
 app = typer.Typer(
     help="Answer questions from a folder of documents, quoting and citing it.",
@@ -89,14 +93,23 @@ def serve_cmd(
     ] = None,
 ) -> None:
     """Build the index if it is missing or stale, then serve the API and the web chat."""
+    watch = Stopwatch(_STARTED)
     import uvicorn
 
     from qa.api import create_app
+    from qa.embed import load_embedder
     from qa.pipeline import Pipeline
 
     settings = _settings(corpus, index, host=host, port=port)
-    pipeline = Pipeline.load_or_build(settings)
+    watch.lap("web_imports")
+    embedder = load_embedder(settings.question_cache)
+    watch.lap("model")  # importing torch and sentence-transformers, reading the weights
+    pipeline = Pipeline.load_or_build(settings, embedder=embedder)
+    watch.lap("index")  # reading and checking it (or building it, when stale)
+    pipeline.warm_up()
+    watch.lap("warm_up")  # the first forward pass and search pay one-off set-up costs
     _log_requests()
+    logging.getLogger("qa.access").info(json.dumps({"startup_s": watch.laps}))
     uvicorn.run(
         create_app(settings, pipeline=pipeline),
         host=settings.host,
@@ -126,7 +139,6 @@ def eval_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Score the pipeline on a gold set: answers, citations, abstention, retrieval, latency."""
-    import json
     import tempfile
 
     from rich.console import Console
@@ -178,6 +190,19 @@ def eval_cmd(
         typer.echo(json.dumps(out, ensure_ascii=False, indent=2))
         return
     print_reports(Console(), reports)
+
+
+class Stopwatch:
+    """Seconds spent in each step of start-up, from `started` (a `time.perf_counter`)."""
+
+    def __init__(self, started: float) -> None:
+        self.last = started
+        self.laps: dict[str, float] = {}
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = round(now - self.last, 3)
+        self.last = now
 
 
 def _log_requests() -> None:

@@ -95,6 +95,14 @@ class Pipeline:
     def stale_reasons(self, corpus: Path, *, max_passage_chars: int) -> list[str]:
         return stale_reasons(self.index.manifest, corpus, max_passage_chars=max_passage_chars)
 
+    def warm_up(self) -> None:
+        """Pay the one-off costs of a first question (the model's first forward pass in its
+        worker thread, the first searches) before a user does; nothing is cached."""
+        question = parse_question("What is this about?")
+        vector = self.embedder.encode_one_uncached(question.text)
+        hits = retrieve(self.index, vector, question.terms, RANKING_DEPTH)
+        self.answerer.answer(question, vector, hits[:5])
+
     # --- questions ----------------------------------------------------------------------
 
     def ask(self, question: str, *, history: Sequence[Turn] = (), top_k: int = 5) -> AskResult:
