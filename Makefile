@@ -11,7 +11,7 @@ export TRANSFORMERS_OFFLINE := 1
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install run test lint format bench bench-scale clean
+.PHONY: install run test lint format bench bench-build bench-scale clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,10 @@ format: install
 
 bench: install
 	$(BIN)/python scripts/bench.py
+
+# Index build throughput, start-up and incremental re-indexing alone (also part of bench).
+bench-build: install
+	$(BIN)/python scripts/bench_build.py
 
 # Not in CI: 10k, 100k and 1M synthetic vectors, every FAISS index kind (about 10 minutes).
 bench-scale: install

@@ -1,13 +1,17 @@
 """Build, save, load and check the index: FAISS over passage vectors, BM25 over passages.
 
-Sentence vectors and terms are stored beside them for the answerer.
+Sentence vectors and terms are stored beside them for the answerer, and every vector with the
+SHA-256 of the exact text it embeds, so that the next build embeds only text that is new.
 """
 
 import hashlib
+import importlib.metadata
 import json
 import logging
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,7 +22,7 @@ import numpy as np
 
 from qa import __version__
 from qa.embed import MODEL_NAME, MODEL_PACKAGE, Embedder
-from qa.errors import IndexCorruptError
+from qa.errors import IndexCorruptError, QAError
 from qa.ingest import Chunks, Document, Heading, Passage, Sentence, chunk, corpus_files, load_corpus
 from qa.storage import (
     current_build,
@@ -30,10 +34,16 @@ from qa.storage import (
     write_manifest,
 )
 from qa.text import content_terms
+from qa.vector_index import build_vector_index, load_vector_index, write_vector_index
 
 log = logging.getLogger(__name__)
 
-INDEX_FORMAT = 2  # 2: sentences are embedded under their section heading
+# Bump whenever the files or what a text's vector means change: a build reuses the vectors
+# of the previous build only when its format and embedding model are the same.
+# 2: sentences are embedded under their section heading.
+# 3: passage vectors and the SHA-256 of every embedded text are stored, for reuse.
+INDEX_FORMAT = 3
+KEY_BYTES = 32  # a SHA-256 digest
 SPLITTER = "pysbd-0.3.4"
 
 
@@ -72,6 +82,8 @@ class BuildReport:
     sentences: int
     seconds: float
     path: Path
+    embedded: int = 0  # texts embedded; the others were reused from the previous build
+    phases: dict[str, float] = field(default_factory=dict)  # seconds by phase
 
 
 # --- build -------------------------------------------------------------------------------
@@ -93,15 +105,26 @@ def sentence_context(document: Document, passage: Passage, text: str) -> str:
 def build_index(
     corpus_dir: Path, index_dir: Path, embedder: Embedder, *, max_passage_chars: int
 ) -> BuildReport:
-    """Build the whole index into a new folder and switch to it only once it is complete."""
+    """Build the whole index into a new folder and switch to it only once it is complete.
+
+    What the current build already holds is taken from it, not computed again: the vector of
+    every text it embedded, and the passages and sentences of every unchanged document.
+    """
     started = time.perf_counter()
-    documents = load_corpus(corpus_dir)
-    chunks = chunk(documents, max_passage_chars)
-    by_id = {d.doc_id: d for d in documents}
+    phases = _Phases()
+    with phases("read"):
+        documents = load_corpus(corpus_dir)
+    with phases("previous"):
+        previous = read_previous_build(index_dir, embedder, max_passage_chars)
+    with phases("chunk"):
+        chunks = chunk_reusing(documents, max_passage_chars, previous)
     partial = new_build_dir(index_dir)
     try:
-        _write_build(partial, corpus_dir, documents, by_id, chunks, embedder, max_passage_chars)
-        final = publish(index_dir, partial)
+        embedded = _write_build(
+            partial, corpus_dir, documents, chunks, embedder, max_passage_chars, previous, phases
+        )
+        with phases("publish"):
+            final = publish(index_dir, partial)
     except BaseException:  # including KeyboardInterrupt: never leave half a build behind
         discard(partial)
         raise
@@ -111,6 +134,8 @@ def build_index(
         sentences=len(chunks.sentences),
         seconds=time.perf_counter() - started,
         path=final,
+        embedded=embedded,
+        phases=dict(phases.seconds),
     )
 
 
@@ -118,79 +143,251 @@ def _write_build(
     build: Path,
     corpus_dir: Path,
     documents: list[Document],
-    by_id: dict[str, Document],
     chunks: Chunks,
     embedder: Embedder,
     max_passage_chars: int,
-) -> None:
-    passage_texts = [passage_context(by_id[p.doc_id], p) for p in chunks.passages]
-    sentence_texts = [by_id[s.doc_id].text[s.start : s.end] for s in chunks.sentences]
+    previous: "PreviousBuild | None",
+    phases: "_Phases",
+) -> int:
+    """Write every file of a build; return how many texts had to be embedded."""
+    by_id = {d.doc_id: d for d in documents}
+    with phases("embed"):
+        passage_texts = [passage_context(by_id[p.doc_id], p) for p in chunks.passages]
+        sentence_texts = [by_id[s.doc_id].text[s.start : s.end] for s in chunks.sentences]
+        contexts = [
+            sentence_context(by_id[s.doc_id], chunks.passages[s.passage_id], t)
+            for s, t in zip(chunks.sentences, sentence_texts, strict=True)
+        ]
+        # One call for both kinds, so that batches group texts of similar length.
+        keys, vectors, embedded = embed_reusing(passage_texts + contexts, embedder, previous)
+    n = len(passage_texts)
+    with phases("write"):
+        # The kind of FAISS index follows the number of passages: exact search up to
+        # vector_index.FLAT_MAX, IVF lists of 8-bit codes beyond (see make bench-scale).
+        write_vector_index(build_vector_index(vectors[:n]), build / "passages.faiss")
+        # The exact vectors and the keys of their texts, for the next build to reuse.
+        np.save(build / "passages.npy", vectors[:n])
+        np.save(build / "sentences.npy", vectors[n:])
+        np.save(build / "passage_keys.npy", keys[:n])
+        np.save(build / "sentence_keys.npy", keys[n:])
 
-    passage_vectors = embedder.encode(passage_texts)
-    # Inner product on unit vectors is cosine similarity; flat search is exact and, at
-    # thousands of passages, faster than any approximate index.
-    flat = faiss.IndexFlatIP(embedder.dimension)
-    flat.add(passage_vectors)
-    faiss.write_index(flat, str(build / "passages.faiss"))
-    np.save(
-        build / "sentences.npy",
-        embedder.encode(
+        bm25 = bm25s.BM25()
+        bm25.index([content_terms(t) or [""] for t in passage_texts], show_progress=False)
+        bm25.save(str(build / "bm25"), show_progress=False)
+
+        write_json(
+            build / "documents.json",
             [
-                sentence_context(by_id[s.doc_id], chunks.passages[s.passage_id], t)
-                for s, t in zip(chunks.sentences, sentence_texts, strict=True)
-            ]
-        ),
-    )
-
-    bm25 = bm25s.BM25()
-    bm25.index([content_terms(t) or [""] for t in passage_texts], show_progress=False)
-    bm25.save(str(build / "bm25"), show_progress=False)
-
-    write_json(
-        build / "documents.json",
-        [
+                {
+                    "doc_id": d.doc_id,
+                    "title": d.title,
+                    "text": d.text,
+                    "headings": [[h.start, h.end, h.level] for h in d.headings],
+                }
+                for d in documents
+            ],
+        )
+        known_terms = previous.sentence_terms if previous else {}
+        write_json(
+            build / "units.json",
             {
-                "doc_id": d.doc_id,
-                "title": d.title,
-                "text": d.text,
-                "headings": [[h.start, h.end, h.level] for h in d.headings],
-            }
-            for d in documents
-        ],
-    )
-    write_json(
-        build / "units.json",
-        {
-            "passages": [
-                [p.doc_id, p.section, p.start, p.end, list(p.sentence_ids)] for p in chunks.passages
-            ],
-            "sentences": [
-                [s.passage_id, s.start, s.end, content_terms(text)]
-                for s, text in zip(chunks.sentences, sentence_texts, strict=True)
-            ],
-        },
-    )
-    write_manifest(
-        build,
-        {
-            "format": INDEX_FORMAT,
-            "package_version": __version__,
-            "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "model": {
-                "name": embedder.name,
-                "package": MODEL_PACKAGE,
-                "dimension": embedder.dimension,
+                "passages": [
+                    [p.doc_id, p.section, p.start, p.end, list(p.sentence_ids)]
+                    for p in chunks.passages
+                ],
+                "sentences": [
+                    [s.passage_id, s.start, s.end, _terms(s, text, known_terms)]
+                    for s, text in zip(chunks.sentences, sentence_texts, strict=True)
+                ],
             },
-            "chunking": _chunking(max_passage_chars),
-            "corpus": corpus_fingerprint(corpus_dir),
-            "documents": {d.doc_id: d.sha256 for d in documents},
-            "counts": {
-                "documents": len(documents),
-                "passages": len(chunks.passages),
-                "sentences": len(chunks.sentences),
+        )
+        write_manifest(
+            build,
+            {
+                "format": INDEX_FORMAT,
+                "package_version": __version__,
+                "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "model": _model(embedder),
+                "embedding": _embedding(embedder),
+                "chunking": _chunking(max_passage_chars),
+                "corpus": corpus_fingerprint(corpus_dir),
+                "documents": {d.doc_id: d.sha256 for d in documents},
+                "counts": {
+                    "documents": len(documents),
+                    "passages": len(chunks.passages),
+                    "sentences": len(chunks.sentences),
+                },
             },
-        },
-    )
+        )
+    return embedded
+
+
+def _terms(
+    sentence: Sentence, text: str, known: dict[tuple[str, int, int], list[str]]
+) -> list[str]:
+    """A sentence's content terms, from the previous build when its document is unchanged."""
+    terms = known.get((sentence.doc_id, sentence.start, sentence.end))
+    return content_terms(text) if terms is None else terms
+
+
+def _model(embedder: Embedder) -> dict[str, Any]:
+    return {"name": embedder.name, "package": MODEL_PACKAGE, "dimension": embedder.dimension}
+
+
+def _embedding(embedder: Embedder) -> dict[str, Any]:
+    """What besides the model decides a text's vector: a vector is reused only if all match."""
+    try:
+        weights = importlib.metadata.version(MODEL_PACKAGE)
+    except importlib.metadata.PackageNotFoundError:
+        weights = None
+    return {
+        "model_package_version": weights,
+        "max_seq_length": int(embedder.model.max_seq_length),
+        "normalized": True,
+    }
+
+
+# --- reuse of the previous build ---------------------------------------------------------
+
+# (section, start, end, sentence spans) of each passage of one document.
+Split = list[tuple[str, int, int, list[tuple[int, int]]]]
+
+
+@dataclass(frozen=True, slots=True)
+class PreviousBuild:
+    """What a new build may take from the current one instead of computing it again."""
+
+    vectors: np.ndarray  # every vector it stores, passages then sentences
+    rows: dict[bytes, int]  # SHA-256 of an embedded text -> its row in `vectors`
+    # Only when it was made by this qa version with the same chunking settings:
+    splits: dict[str, tuple[str, Split]]  # doc_id -> (SHA-256 of its text, its split)
+    sentence_terms: dict[tuple[str, int, int], list[str]]  # (doc_id, start, end) -> terms
+
+
+def read_previous_build(
+    index_dir: Path, embedder: Embedder, max_passage_chars: int
+) -> PreviousBuild | None:
+    """The current build, if it verifies and was embedded the same way; else None."""
+    try:
+        build = current_build(index_dir)
+        manifest = read_manifest(build, verify=True)
+        if (
+            manifest.get("format") != INDEX_FORMAT
+            or manifest.get("model") != _model(embedder)
+            or manifest.get("embedding") != _embedding(embedder)
+        ):
+            log.info("not reusing %s: another index format or embedding model", build)
+            return None
+        keys = np.concatenate(
+            [np.load(build / "passage_keys.npy"), np.load(build / "sentence_keys.npy")]
+        )
+        vectors = np.concatenate(
+            [np.load(build / "passages.npy"), np.load(build / "sentences.npy")]
+        )
+        if keys.shape != (len(vectors), KEY_BYTES) or vectors.shape[1:] != (embedder.dimension,):
+            raise ValueError("keys and vectors do not match")
+        rows = {key.tobytes(): i for i, key in enumerate(keys)}
+        same_split = manifest.get("package_version") == __version__ and manifest.get(
+            "chunking"
+        ) == _chunking(max_passage_chars)
+        splits, terms = _previous_splits(build, manifest) if same_split else ({}, {})
+    except (QAError, OSError, ValueError, KeyError, TypeError, IndexError) as exc:
+        log.info("not reusing the previous build: %s", exc)
+        return None
+    return PreviousBuild(vectors, rows, splits, terms)
+
+
+def _previous_splits(
+    build: Path, manifest: dict[str, Any]
+) -> tuple[dict[str, tuple[str, Split]], dict[tuple[str, int, int], list[str]]]:
+    units = json.loads((build / "units.json").read_text(encoding="utf-8"))
+    sentences = units["sentences"]
+    splits: dict[str, tuple[str, Split]] = {}
+    terms: dict[tuple[str, int, int], list[str]] = {}
+    for doc_id, section, start, end, sentence_ids in units["passages"]:
+        spans = [(sentences[i][1], sentences[i][2]) for i in sentence_ids]
+        splits.setdefault(doc_id, (manifest["documents"][doc_id], []))[1].append(
+            (section, start, end, spans)
+        )
+        for i in sentence_ids:
+            terms[(doc_id, sentences[i][1], sentences[i][2])] = sentences[i][3]
+    return splits, terms
+
+
+def chunk_reusing(
+    documents: list[Document], max_passage_chars: int, previous: PreviousBuild | None
+) -> Chunks:
+    """Passages and sentences of the corpus, as `chunk` makes them; unchanged documents keep
+    their split from the previous build (sentence splitting is the slow part of chunking)."""
+    old = previous.splits if previous else {}
+    reused = {
+        d.doc_id: old[d.doc_id][1]
+        for d in documents
+        if d.doc_id in old and old[d.doc_id][0] == d.sha256
+    }
+    fresh = chunk([d for d in documents if d.doc_id not in reused], max_passage_chars)
+    return _numbered(documents, {**reused, **_splits(fresh)})
+
+
+def _splits(chunks: Chunks) -> dict[str, Split]:
+    splits: dict[str, Split] = {}
+    for p in chunks.passages:
+        spans = [(chunks.sentences[i].start, chunks.sentences[i].end) for i in p.sentence_ids]
+        splits.setdefault(p.doc_id, []).append((p.section, p.start, p.end, spans))
+    return splits
+
+
+def _numbered(documents: list[Document], splits: dict[str, Split]) -> Chunks:
+    """Passages and sentences numbered in document order, as `chunk` numbers them."""
+    passages: list[Passage] = []
+    sentences: list[Sentence] = []
+    for document in documents:
+        for section, start, end, spans in splits.get(document.doc_id, []):
+            passage_id, first = len(passages), len(sentences)
+            for s, e in spans:
+                sentences.append(Sentence(len(sentences), passage_id, document.doc_id, s, e))
+            ids = tuple(range(first, len(sentences)))
+            passages.append(Passage(passage_id, document.doc_id, section, start, end, ids))
+    return Chunks(passages, sentences)
+
+
+def text_keys(texts: list[str]) -> np.ndarray:
+    """SHA-256 of each text's UTF-8 bytes, one row of KEY_BYTES per text."""
+    digests = b"".join(hashlib.sha256(t.encode("utf-8")).digest() for t in texts)
+    return np.frombuffer(digests, dtype=np.uint8).reshape(len(texts), KEY_BYTES)
+
+
+def embed_reusing(
+    texts: list[str], embedder: Embedder, previous: PreviousBuild | None
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Keys and vectors of `texts`, embedding only the texts the previous build did not
+    embed; also how many distinct texts were embedded."""
+    keys = text_keys(texts)
+    rows = [previous.rows.get(k.tobytes(), -1) if previous else -1 for k in keys]
+    vectors = np.empty((len(texts), embedder.dimension), dtype=np.float32)
+    reused = [i for i, row in enumerate(rows) if row >= 0]
+    if previous is not None and reused:
+        vectors[reused] = previous.vectors[[rows[i] for i in reused]]
+    missing = [i for i, row in enumerate(rows) if row < 0]
+    if missing:
+        vectors[missing] = embedder.encode([texts[i] for i in missing])
+    return keys, vectors, len({texts[i] for i in missing})
+
+
+class _Phases:
+    """Wall-clock seconds spent in each named phase of a build."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            elapsed = time.perf_counter() - started
+            self.seconds[name] = self.seconds.get(name, 0.0) + elapsed
 
 
 def _chunking(max_passage_chars: int) -> dict[str, Any]:
@@ -238,7 +435,8 @@ def load_index(index_dir: Path, *, verify: bool = True) -> Index:
             doc_id = passages[passage_id].doc_id
             sentences.append(Sentence(i, passage_id, doc_id, start, end))
             sentence_terms.append(frozenset(terms))
-        passage_vectors = faiss.read_index(str(build / "passages.faiss"))
+        # Memory-mapped: worker processes over one index share its pages.
+        passage_vectors = load_vector_index(build / "passages.faiss", mmap=True)
         sentence_vectors = np.load(build / "sentences.npy")
         bm25 = bm25s.BM25.load(str(build / "bm25"), show_progress=False)
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
