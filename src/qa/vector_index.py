@@ -8,7 +8,6 @@ like the one that was built, whatever the file says. Constants were measured wit
 """
 
 import math
-import threading
 from pathlib import Path
 from typing import Literal
 
@@ -45,7 +44,6 @@ IVF_KMEANS_ITERATIONS = 10
 IVF_MIN_PROBES = 16
 IVF_PROBE_FRACTION = 1 / 80
 _SEED = 1234
-_search_thread = threading.local()
 
 # Memory-mapped loading. In faiss 1.15, IO_FLAG_MMAP_IFC maps the vectors of a flat index,
 # the graph links and vectors of HNSW, and the lists of IVF (flat or SQ8 codes) in place;
@@ -155,11 +153,16 @@ def load_vector_index(path: Path, *, mmap: bool = False) -> faiss.Index:
 def search(index: faiss.Index, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Scores and ids of the `k` best rows for each query (one row or many); ids -1 past the end.
 
-    The calling thread searches with one FAISS thread: for one query a second thread was never
-    faster and up to 43 % slower, and it would compete with the model for the cores.
+    The search runs on one OpenMP thread: for one query a second thread was never faster and
+    up to 43 % slower, and it would compete with the model for the cores. The setting is the
+    calling thread's (OpenMP settings are per thread) and is restored afterwards, because
+    torch shares the OpenMP runtime: left at one, this thread's next forward pass (a build,
+    say) would run on one core too.
     """
-    if not getattr(_search_thread, "single", False):
-        faiss.omp_set_num_threads(1)  # OpenMP settings belong to the thread that sets them
-        _search_thread.single = True
     queries = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, index.d)
-    return index.search(queries, k)
+    threads = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    try:
+        return index.search(queries, k)
+    finally:
+        faiss.omp_set_num_threads(threads)
