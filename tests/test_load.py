@@ -258,6 +258,7 @@ SIGNAL_AFTER = 4  # responses, so that the others are being answered when SIGTER
 # A request whose body was fully written this long before SIGTERM was read by the server's
 # event loop before the signal (which that same loop handles), so it counts as accepted.
 ACCEPTED_MARGIN_S = 0.05
+LONG_CONTEXT = " ".join(["the people who left and where they settled in the end"] * 14)
 
 
 @dataclass
@@ -289,7 +290,10 @@ def test_sigterm_finishes_in_flight_requests_and_exits(settings, tmp_path, recor
         "--index", str(settings.index), "--corpus", str(settings.corpus),
         "--host", "127.0.0.1", "--port", str(port),
     ]  # fmt: skip
+    # Every request must run the model and take a while, or none is in flight at the signal:
+    # no question cache, and long questions (a forward pass grows with the tokens).
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    env["QA_QUESTION_CACHE"] = "0"
     stdout, stderr = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
     with stdout.open("wb") as out, stderr.open("wb") as err:
         proc = subprocess.Popen(command, env=env, stdout=out, stderr=err)
@@ -311,7 +315,8 @@ def test_sigterm_finishes_in_flight_requests_and_exits(settings, tmp_path, recor
                         if event == "http11.send_request_body.complete":
                             attempt.sent_at = time.monotonic()
 
-                    body = {"question": ASKED[n % len(ASKED)], "top_k": 20}
+                    question = f"{ASKED[n % len(ASKED)]} {LONG_CONTEXT} ({id(mine)}, {n})"
+                    body = {"question": question, "top_k": 20}
                     try:
                         response = client.post("/api/ask", json=body, extensions={"trace": trace})
                         attempt.status = response.status_code
