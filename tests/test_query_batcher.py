@@ -68,3 +68,9 @@ def test_concurrent_questions_through_the_embedder_equal_questions_asked_alone()
     for i, vector in enumerate(together):
         assert vector.shape == (1, uncached.dimension) and not vector.flags.writeable
         np.testing.assert_allclose(vector[0], alone[i % len(QUESTIONS)], atol=1e-5)
+
+
+def test_embedders_of_one_model_share_one_batcher():
+    from qa.embed import load_embedder
+
+    assert load_embedder(0).batcher is load_embedder().batcher is load_embedder(16).batcher

@@ -44,13 +44,19 @@ class Embedder:
     """Turns texts into unit-length float32 vectors (so inner product is cosine)."""
 
     def __init__(
-        self, model: "SentenceTransformer", name: str = MODEL_NAME, *, cache_size: int = 4096
+        self,
+        model: "SentenceTransformer",
+        name: str = MODEL_NAME,
+        *,
+        cache_size: int = 4096,
+        batcher: QueryBatcher | None = None,
     ) -> None:
         self.model = model
         self.name = name
         self.dimension = int(model.get_embedding_dimension())
-        # Concurrent questions share forward passes (see query_batcher).
-        self._batcher = QueryBatcher(self.encode)
+        # Concurrent questions share forward passes (see query_batcher); embedders of one
+        # model should share one batcher, so that their forward passes never overlap.
+        self.batcher = batcher or QueryBatcher(self.encode)
         # People ask the same questions (and the page's examples) again and again; an
         # embedding costs ~7 ms, a cache hit microseconds. Vectors are shared: read-only.
         self._encode_one = lru_cache(maxsize=cache_size)(self.encode_one_uncached)
@@ -104,7 +110,7 @@ class Embedder:
 
     def encode_one_uncached(self, text: str) -> np.ndarray:
         """`encode_one` without the cache: the model runs (in a batch with concurrent ones)."""
-        vector = self._batcher(text)[None, :]
+        vector = self.batcher(text)[None, :]
         vector.setflags(write=False)
         return vector
 
@@ -116,7 +122,10 @@ def load_embedder(question_cache: int = 4096) -> Embedder:
 
 @cache
 def _embedder(question_cache: int) -> Embedder:
-    return Embedder(_load_model(), cache_size=question_cache)
+    if question_cache == 0:
+        return Embedder(_load_model(), cache_size=0)
+    # One batcher per model whatever the cache size: one worker runs the model.
+    return Embedder(_load_model(), cache_size=question_cache, batcher=_embedder(0).batcher)
 
 
 @cache
