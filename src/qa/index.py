@@ -242,7 +242,7 @@ def _embedding(embedder: Embedder) -> dict[str, Any]:
         weights = None
     return {
         "model_package_version": weights,
-        "max_seq_length": int(embedder.model.max_seq_length),
+        "max_seq_length": int(embedder.max_seq_length),
         "normalized": True,
     }
 
