@@ -7,7 +7,8 @@ Run with `.venv/bin/python scripts/bench_build.py [--json]`; `scripts/bench.py` 
    `model.encode(all_sentences)`: the raw sentence texts of that corpus, split as the index
    splits them, with sentence-transformers' defaults (batch size 32, torch's default threads),
    in this process. The build is `build_index` from nothing (no previous build to reuse), in
-   the same process, timed as `qa index` times it. The build embeds more than the baseline
+   the same process, timed as `qa index` times it, on the configured engine (onnxruntime by
+   default; QA_ENGINE=torch for PyTorch). The build embeds more than the baseline
    (every passage under its title and every sentence under its heading), so the report also
    gives tokens per second of the embedding alone, which is what batching and threads change.
 2. Start-up: `qa index` (a subprocess, as a user runs it) on an unchanged corpus, and where
@@ -44,6 +45,7 @@ from qa.embed import Embedder, load_embedder
 from qa.index import BuildReport, build_index, passage_context, sentence_context
 from qa.ingest import chunk, load_corpus
 from qa.squad import read_squad, write_squad_corpus
+from qa.torch_model import TorchModel
 
 ROOT = Path(__file__).resolve().parent.parent
 SQUAD = ROOT / ".." / "shared" / "benchmarks" / "squad2-dev-A.json"
@@ -58,7 +60,7 @@ t0 = time.perf_counter()
 from pathlib import Path
 import qa.cli, qa.pipeline
 t1 = time.perf_counter()
-import sentence_transformers
+import onnxruntime, tokenizers
 t2 = time.perf_counter()
 from qa.embed import load_embedder
 embedder = load_embedder()
@@ -70,7 +72,8 @@ report = build_index(settings.corpus, settings.index, embedder,
                      max_passage_chars=settings.max_passage_chars)
 t4 = time.perf_counter()
 print(json.dumps({"in_process": t4 - t0, "imports (qa, typer, faiss, bm25s)": t1 - t0,
-                  "imports (torch, sentence-transformers)": t2 - t1,
+                  "imports (onnxruntime, tokenizers)": t2 - t1,
+                  "torch imported": "torch" in sys.modules,
                   "model load": t3 - t2, "build": t4 - t3, "phases": report.phases,
                   "embedded": report.embedded}))
 """
@@ -96,9 +99,7 @@ def sentences_of(corpus: Path, max_passage_chars: int) -> list[str]:
 
 def token_count(embedder: Embedder, texts: list[str]) -> int:
     """Tokens the model reads for these texts (special tokens included, truncated)."""
-    model = embedder.model
-    ids = model.tokenizer(texts, truncation=True, max_length=model.max_seq_length)["input_ids"]
-    return sum(len(i) for i in ids)
+    return sum(embedder.model.token_lengths(texts))
 
 
 def write_paragraph_corpus(squad: dict, folder: Path, documents: int) -> None:
@@ -146,7 +147,7 @@ def startup_breakdown(corpus: Path, index: Path) -> dict[str, float]:
     wall = time.perf_counter() - started
     probe = json.loads(out.strip().splitlines()[-1])
     parts = {"process start and exit": wall - probe["in_process"]}
-    for name in ("imports (qa, typer, faiss, bm25s)", "imports (torch, sentence-transformers)"):
+    for name in ("imports (qa, typer, faiss, bm25s)", "imports (onnxruntime, tokenizers)"):
         parts[name] = probe[name]
     parts["model load"] = probe["model load"]
     phases = probe["phases"]
@@ -167,7 +168,9 @@ def edit_document(path: Path, n: int) -> None:
     path.write_text(f"{text} This paragraph was revised, revision {n}.\n", encoding="utf-8")
 
 
-def throughput(squad: dict, tmp: Path, embedder: Embedder, repeat: int) -> dict[str, Any]:
+def throughput(
+    squad: dict, tmp: Path, embedder: Embedder, plain: TorchModel, repeat: int
+) -> dict[str, Any]:
     corpus = tmp / "articles"
     write_squad_corpus(squad, corpus)
     max_chars = Settings().max_passage_chars
@@ -176,24 +179,24 @@ def throughput(squad: dict, tmp: Path, embedder: Embedder, repeat: int) -> dict[
     builds: list[BuildReport] = []
     for i in range(repeat):  # taking turns, so that load from other processes hits both
         started = time.perf_counter()
-        embedder.model.encode(sentences)  # plain: every default of sentence-transformers
+        plain.model.encode(sentences)  # sentence-transformers on PyTorch, every default
         plain_times.append(time.perf_counter() - started)
         index = tmp / f"articles-index-{i}"
         builds.append(build_index(corpus, index, embedder, max_passage_chars=max_chars))
         shutil.rmtree(index)
-    plain = statistics.median(plain_times)
+    plain_s = statistics.median(plain_times)
     build = statistics.median(b.seconds for b in builds)
     embed = statistics.median(b.phases["embed"] for b in builds)
     report = builds[0]
     texts = _embedded_texts(corpus, max_chars)
-    plain_rate = len(sentences) / plain
+    plain_rate = len(sentences) / plain_s
     build_rate = report.sentences / build
     plain_tokens, build_tokens = token_count(embedder, sentences), token_count(embedder, texts)
     return {
         "documents": report.documents,
         "sentences": report.sentences,
         "torch_threads": torch.get_num_threads(),
-        "plain_encode_s": round(plain, 3),
+        "plain_encode_s": round(plain_s, 3),
         "plain_sentences_per_s": round(plain_rate, 1),
         "build_s": round(build, 3),
         "build_sentences_per_s": round(build_rate, 1),
@@ -202,9 +205,9 @@ def throughput(squad: dict, tmp: Path, embedder: Embedder, repeat: int) -> dict[
         "plain_tokens": plain_tokens,
         "build_texts_embedded": report.embedded,
         "build_tokens": build_tokens,
-        "plain_tokens_per_s": round(plain_tokens / plain),
+        "plain_tokens_per_s": round(plain_tokens / plain_s),
         "build_embed_tokens_per_s": round(build_tokens / embed),
-        "token_rate_ratio": round((build_tokens / embed) / (plain_tokens / plain), 2),
+        "token_rate_ratio": round((build_tokens / embed) / (plain_tokens / plain_s), 2),
     }
 
 
@@ -269,9 +272,12 @@ def run(squad_path: Path, tmp: Path, *, repeat: int = 1, reindex_repeat: int = 3
     tmp.mkdir(parents=True, exist_ok=True)
     squad = read_squad(squad_path)
     embedder = load_embedder()
-    embedder.model.encode(["warm-up", "the model's first call is slower"])
+    plain = TorchModel()
+    for model in (embedder.model, plain):
+        model.encode_batch(["warm-up", "the model's first call is slower"])
     figures = {
-        "throughput": throughput(squad, tmp, embedder, repeat),
+        "engine": embedder.model.engine,
+        "throughput": throughput(squad, tmp, embedder, plain, repeat),
         "reindex": reindexing(squad, tmp, embedder, reindex_repeat),
     }
     figures["rows"] = rows(figures)
@@ -289,7 +295,8 @@ def rows(figures: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
             None,
         ),
         (
-            f"full build of {t['documents']} articles (embeds {t['build_texts_embedded']} texts)",
+            f"full build of {t['documents']} articles (embeds {t['build_texts_embedded']} texts), "
+            f"{figures['engine']}",
             f"{t['build_sentences_per_s']:.0f} sentences/s ({t['build_s']:.1f} s)",
             "",
             None,
