@@ -160,6 +160,7 @@ def test_health_reports_the_index(client):
     assert data["chunks"] > 10
     assert data["model"] == "sentence-transformers/all-MiniLM-L6-v2"
     assert data["built_at"]
+    assert data["engine"] == "onnx"
 
 
 def test_openapi_documents_the_limits(client):

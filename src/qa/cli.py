@@ -103,7 +103,7 @@ def serve_cmd(
     settings = _settings(corpus, index, host=host, port=port)
     watch.lap("web_imports")
     embedder = load_embedder(settings.question_cache)
-    watch.lap("model")  # importing torch and sentence-transformers, reading the weights
+    watch.lap("model")  # onnxruntime reading the cached export (exporting it if none yet)
     pipeline = Pipeline.load_or_build(settings, embedder=embedder)
     watch.lap("index")  # reading and checking it (or building it, when stale)
     pipeline.warm_up()

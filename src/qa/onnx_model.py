@@ -110,7 +110,11 @@ def export(folder: Path, reference: TorchModel) -> None:
             if check_export(folder) is None:
                 return
             shutil.rmtree(folder)
-        os.replace(work, folder)
+        try:
+            os.replace(work, folder)
+        except OSError:  # another process published between the check and here
+            if check_export(folder) is not None:
+                raise
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

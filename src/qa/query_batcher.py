@@ -5,9 +5,9 @@ pass cost about twice one. Under concurrent load, requests queue here and one wo
 embeds whatever has queued while it was busy; alone, a question is embedded at once, with
 only a hand-over to the worker thread added (tens of microseconds).
 
-The worker also means only one forward pass runs at a time, so torch's intra-op threads never
-compete with each other across requests (on two cores that competition caused stalls of
-hundreds of milliseconds).
+The worker also means only one forward pass runs at a time, so the engine's intra-op threads
+(onnxruntime's or torch's) never compete with each other across requests (on two cores that
+competition caused stalls of hundreds of milliseconds with torch).
 
 `batched` (Mixedbread) does this too, but its worker polls with `time.sleep(timeout)`: either
 a wait added to every lone request or a spinning core. This worker blocks on a queue.

@@ -156,8 +156,8 @@ def search(index: faiss.Index, queries: np.ndarray, k: int) -> tuple[np.ndarray,
     The search runs on one OpenMP thread: for one query a second thread was never faster and
     up to 43 % slower, and it would compete with the model for the cores. The setting is the
     calling thread's (OpenMP settings are per thread) and is restored afterwards, because
-    torch shares the OpenMP runtime: left at one, this thread's next forward pass (a build,
-    say) would run on one core too.
+    torch (the fallback engine) shares the OpenMP runtime: left at one, this thread's next
+    forward pass (a build, say) would run on one core too.
     """
     queries = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, index.d)
     threads = faiss.omp_get_max_threads()

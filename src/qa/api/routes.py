@@ -89,4 +89,5 @@ async def health(pipeline: PipelineDep) -> HealthResponse:
         chunks=len(index.passages),
         model=pipeline.embedder.name,
         built_at=index.built_at,
+        engine=pipeline.embedder.model.engine,
     )

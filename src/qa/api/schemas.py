@@ -128,3 +128,5 @@ class HealthResponse(BaseModel):
     chunks: int
     model: str
     built_at: str
+    # Beyond the contract: the engine running the model, "onnx" or "torch" (the fallback).
+    engine: str
