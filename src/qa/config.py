@@ -38,5 +38,8 @@ class Settings(BaseSettings):
     # `model_cache` (no torch at run time), or PyTorch. Both give the same vectors.
     engine: Literal["onnx", "torch"] = "onnx"
     model_cache: Path = Field(default_factory=default_model_cache)
+    # Threads of one forward pass; 0 lets the engine use one per core. Several server
+    # processes on one machine should share the cores out between them.
+    engine_threads: int = Field(0, ge=0, le=256)
     # Question text stays out of the logs unless this is set.
     log_questions: bool = False

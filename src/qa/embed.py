@@ -145,7 +145,7 @@ def load_model(settings: Settings) -> EmbeddingModel:
         from qa.onnx_model import ExportError, load_onnx_model
 
         try:
-            return load_onnx_model(settings.model_cache)
+            return load_onnx_model(settings.model_cache, threads=settings.engine_threads)
         except (ExportError, OSError, ImportError) as exc:
             log.warning("embedding with PyTorch: the ONNX engine is unavailable (%s)", exc)
-    return TorchModel()
+    return TorchModel(threads=settings.engine_threads)

@@ -54,7 +54,7 @@ def export_folder(cache: Path) -> Path:
     return cache / f"{MODEL_PACKAGE}-{version}-onnx-{EXPORT_FORMAT}"
 
 
-def load_onnx_model(cache: Path, *, threads: int | None = None) -> "OnnxModel":
+def load_onnx_model(cache: Path, *, threads: int = 0) -> "OnnxModel":
     """The model from its cached export, exported first if the cache has none (or a bad one)."""
     folder = export_folder(cache)
     problem = check_export(folder)
@@ -99,7 +99,7 @@ def export(folder: Path, reference: TorchModel) -> None:
             "max_seq_length": reference.max_seq_length,
         }
         (work / "export.json").write_text(json.dumps(manifest), encoding="utf-8")
-        difference = _largest_difference(OnnxModel(work, threads=None), reference)
+        difference = _largest_difference(OnnxModel(work), reference)
         if difference > MAX_EXPORT_DIFF:
             raise ExportError(f"the ONNX export's vectors differ from PyTorch's by {difference}")
         # Written last: a folder without checksums is never loaded.
@@ -182,7 +182,7 @@ class OnnxModel:
 
     engine = "onnx"
 
-    def __init__(self, folder: Path, *, threads: int | None = None) -> None:
+    def __init__(self, folder: Path, *, threads: int = 0) -> None:
         import onnxruntime
         from tokenizers import Tokenizer
 
@@ -190,7 +190,7 @@ class OnnxModel:
         self.dimension = int(manifest["dimension"])
         self.max_seq_length = int(manifest["max_seq_length"])
         options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads or 0  # 0: one per core
+        options.intra_op_num_threads = threads  # 0: one per core
         options.inter_op_num_threads = 1
         options.log_severity_level = 3  # errors only
         self._session = onnxruntime.InferenceSession(

@@ -42,8 +42,12 @@ class TorchModel:
 
     engine = "torch"
 
-    def __init__(self, model: "SentenceTransformer | None" = None) -> None:
+    def __init__(self, model: "SentenceTransformer | None" = None, *, threads: int = 0) -> None:
         self.model = model if model is not None else load_sentence_transformer()
+        if threads:  # 0: torch's default, one per core
+            import torch
+
+            torch.set_num_threads(threads)
         self.dimension = int(self.model.get_embedding_dimension())
         self.max_seq_length = int(self.model.max_seq_length)
 
