@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 # Raise when the export (its graph, inputs or the pooling here) changes: older exports are
 # then made again, never loaded.
-EXPORT_FORMAT = 1
+EXPORT_FORMAT = 2
 # Largest difference allowed between an export's vectors and PyTorch's (measured: 3e-7).
 MAX_EXPORT_DIFF = 1e-5
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
@@ -138,6 +138,11 @@ def _export_graph(reference: TorchModel, path: Path) -> None:
         return_tensors="pt",
     )
     axes = {0: "texts", 1: "tokens"}
+    # Attention exported as plain matmul and softmax rather than from PyTorch's fused
+    # scaled_dot_product_attention: onnxruntime ran that graph ~1.2x faster over an index's
+    # texts (8,000-8,700 against 6,400-7,100 tokens/s, interleaved), with the same vectors.
+    attention = transformer.config._attn_implementation
+    transformer.set_attn_implementation("eager")
     try:
         # The tracer warns about Python conditions it freezes (transformers' causal-mask and
         # padding checks, always false for this encoder) and negative indices (none here).
@@ -157,6 +162,8 @@ def _export_graph(reference: TorchModel, path: Path) -> None:
             )
     except Exception as exc:
         raise ExportError(f"torch.onnx.export failed: {exc}") from exc
+    finally:
+        transformer.set_attn_implementation(attention)  # the reference runs as before
 
 
 def _largest_difference(model: "OnnxModel", reference: TorchModel) -> float:
