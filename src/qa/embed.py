@@ -142,10 +142,13 @@ def _load_model() -> EmbeddingModel:
 def load_model(settings: Settings) -> EmbeddingModel:
     """The packaged model on the configured engine (`QA_ENGINE`); PyTorch if ONNX fails."""
     if settings.engine == "onnx":
-        from qa.onnx_model import ExportError, load_onnx_model
-
+        # Any failure of the faster engine (no writable cache, an export refused, an
+        # onnxruntime that cannot read it: its errors are plain Exceptions) leaves the
+        # reference engine, which gives the same vectors; the log and /api/health say so.
         try:
+            from qa.onnx_model import load_onnx_model
+
             return load_onnx_model(settings.model_cache, threads=settings.engine_threads)
-        except (ExportError, OSError, ImportError) as exc:
+        except Exception as exc:
             log.warning("embedding with PyTorch: the ONNX engine is unavailable (%s)", exc)
     return TorchModel(threads=settings.engine_threads)
