@@ -1,7 +1,8 @@
 """ONNX (fp32, int8) against PyTorch for the packaged all-MiniLM-L6-v2: speed, fidelity, quality.
 
-A measurement for issue 7, not part of the service. Self-contained: it imports `qa` from this
-checkout's src/ (no install needed) only for `eval`.
+A measurement for issue 7, not part of the service. It chose the service's engine: its `ort`
+backend (fp32) is what `qa.onnx_model` now does in the product, export and check included.
+Self-contained: it imports `qa` from this checkout's src/ (no install needed) only for `eval`.
 
 Which venv. Never install into the project's .venv. Two side venvs:
 
