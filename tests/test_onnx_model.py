@@ -41,11 +41,16 @@ def torch_model() -> TorchModel:
 
 
 @pytest.fixture(scope="module")
-def fresh_export(tmp_path_factory, torch_model) -> OnnxModel:
-    """An export made in this test session, into an empty model cache."""
+def fresh_cache(tmp_path_factory, torch_model):
+    """A model cache holding only an export made in this test session."""
     cache = tmp_path_factory.mktemp("model-cache")
     export(export_folder(cache), torch_model)
-    return load_onnx_model(cache)
+    return cache
+
+
+@pytest.fixture(scope="module")
+def fresh_export(fresh_cache) -> OnnxModel:
+    return load_onnx_model(fresh_cache)
 
 
 def test_the_default_engine_is_onnx_with_the_torch_models_vectors(embedder, torch_model):
@@ -64,14 +69,13 @@ def test_vectors_do_not_depend_on_the_batch(embedder):
         assert np.allclose(embedder.model.encode_batch([text])[0], together[i], atol=1e-6)
 
 
-def test_a_fresh_export_is_published_with_checksums_and_loads(fresh_export, tmp_path_factory):
-    cache = next(tmp_path_factory.getbasetemp().glob("model-cache*"))
-    folder = export_folder(cache)
+def test_a_fresh_export_is_published_with_checksums_and_loads(fresh_cache, fresh_export):
+    folder = export_folder(fresh_cache)
     manifest = json.loads((folder / "export.json").read_text())
     assert check_export(folder) is None
     assert set(manifest["sha256"]) == {"model.onnx", "tokenizer.json"}
     assert manifest["max_difference_to_torch"] < 1e-5
-    assert [p.name for p in cache.iterdir()] == [folder.name]  # no work folder left behind
+    assert [p.name for p in fresh_cache.iterdir()] == [folder.name]  # no work folder left
     assert fresh_export.encode_batch(["a question"]).shape == (1, 384)
 
 
@@ -151,3 +155,20 @@ def test_serving_never_imports_torch(settings):
         check=True,
     ).stdout
     assert out.split("\n")[-2] == "onnx []"
+
+
+def test_exporting_again_keeps_the_published_export(tmp_path, torch_model):
+    """Two processes may export at once: the later one keeps what the first published."""
+    folder = export_folder(tmp_path)
+    export(folder, torch_model)
+    first = (folder / "export.json").read_text()
+    export(folder, torch_model)
+    assert (folder / "export.json").read_text() == first
+    assert [p.name for p in tmp_path.iterdir()] == [folder.name]
+
+
+def test_engine_threads_are_passed_to_onnxruntime(fresh_cache, fresh_export):
+    model = load_model(Settings(model_cache=fresh_cache, engine_threads=1))
+    assert model.engine == "onnx"
+    assert model._session.get_session_options().intra_op_num_threads == 1
+    assert np.allclose(model.encode_batch(TEXTS), fresh_export.encode_batch(TEXTS), atol=1e-6)
