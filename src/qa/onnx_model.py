@@ -59,7 +59,10 @@ def load_onnx_model(cache: Path, *, threads: int = 0) -> "OnnxModel":
     folder = export_folder(cache)
     problem = check_export(folder)
     if problem is not None:
-        log.info("exporting the embedding model to ONNX (%s); once per machine", problem)
+        # A warning so that the command line shows it: this once, a command takes ~10 s more.
+        log.warning(
+            "exporting the model to ONNX in %s (%s): once per machine, ~10 s", folder, problem
+        )
         export(folder, TorchModel())
     return OnnxModel(folder, threads=threads)
 
