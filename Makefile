@@ -57,4 +57,4 @@ bench-scale: install
 	$(BIN)/python scripts/bench_scale.py
 
 clean:
-	rm -rf $(VENV) index/current index/builds index/.current.* .pytest_cache .ruff_cache
+	rm -rf $(VENV) .cache index/current index/builds index/.current.* .pytest_cache .ruff_cache

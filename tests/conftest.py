@@ -13,6 +13,9 @@ from fastapi.testclient import TestClient
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# The model's ONNX export goes to the checkout's own .cache/, not the user's home; the first
+# test session of a checkout makes it (~10 s). Processes the tests start inherit this.
+os.environ.setdefault("QA_MODEL_CACHE", str(Path(__file__).resolve().parents[1] / ".cache"))
 
 from qa.api import create_app
 from qa.config import Settings
