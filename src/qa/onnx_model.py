@@ -91,7 +91,7 @@ def export(folder: Path, reference: TorchModel) -> None:
     folder.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".export-", dir=folder.parent))
     try:
-        _export_graph(reference, work / "model.onnx")
+        export_graph(reference, work / "model.onnx")
         shutil.copyfile(packaged_model_dir() / "tokenizer.json", work / "tokenizer.json")
         manifest: dict[str, Any] = {
             "format": EXPORT_FORMAT,
@@ -122,7 +122,8 @@ def export(folder: Path, reference: TorchModel) -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _export_graph(reference: TorchModel, path: Path) -> None:
+def export_graph(reference: TorchModel, path: Path) -> None:
+    """Write `reference`'s transformer to `path` as ONNX (last hidden state); unchecked."""
     import torch
 
     transformer = reference.model[0].auto_model.eval()
