@@ -11,7 +11,7 @@ export TRANSFORMERS_OFFLINE := 1
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install run test lint format bench bench-build bench-scale clean
+.PHONY: install run test lint format bench bench-build bench-routes bench-scale clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,10 @@ bench: install
 # Index build throughput, start-up and incremental re-indexing alone (also part of bench).
 bench-build: install
 	$(BIN)/python scripts/bench_build.py
+
+# What the build's 2x target would take: fp32 and int8, on fewer texts (about 3 minutes).
+bench-routes: install
+	$(BIN)/python scripts/bench_build_routes.py
 
 # Not in CI: 10k, 100k and 1M synthetic vectors, every FAISS index kind (about 10 minutes).
 bench-scale: install

@@ -188,7 +188,7 @@ def throughput(
     build = statistics.median(b.seconds for b in builds)
     embed = statistics.median(b.phases["embed"] for b in builds)
     report = builds[0]
-    texts = _embedded_texts(corpus, max_chars)
+    texts = embedded_texts(corpus, max_chars)
     plain_rate = len(sentences) / plain_s
     build_rate = report.sentences / build
     plain_tokens, build_tokens = token_count(embedder, sentences), token_count(embedder, texts)
@@ -211,7 +211,7 @@ def throughput(
     }
 
 
-def _embedded_texts(corpus: Path, max_chars: int) -> list[str]:
+def embedded_texts(corpus: Path, max_chars: int) -> list[str]:
     """The distinct texts a build of the corpus embeds (passages and sentences in context)."""
     documents = load_corpus(corpus)
     by_id = {d.doc_id: d for d in documents}
