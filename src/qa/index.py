@@ -35,6 +35,7 @@ from qa.storage import (
 )
 from qa.text import content_terms
 from qa.vector_index import build_vector_index, load_vector_index, write_vector_index
+from qa.vocabulary import Vocabulary
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,11 @@ log = logging.getLogger(__name__)
 # of the previous build only when its format and embedding model are the same.
 # 2: sentences are embedded under their section heading.
 # 3: passage vectors and the SHA-256 of every embedded text are stored, for reuse.
-INDEX_FORMAT = 3
+# 4: the corpus's vocabulary is stored, for typo correction and names typed lower-case.
+INDEX_FORMAT = 4
+# Vectors are keyed by the SHA-256 of the text they embed, so any build since format 3 can
+# lend them to a new one made with the same model.
+REUSABLE_FORMATS = (3, 4)
 KEY_BYTES = 32  # a SHA-256 digest
 SPLITTER = "pysbd-0.3.4"
 
@@ -60,6 +65,7 @@ class Index:
     passage_bm25: bm25s.BM25
     sentence_terms: list[frozenset[str]]
     term_idf: dict[str, float]
+    vocabulary: Vocabulary
     path: Path
 
     def passage_text(self, passage: Passage) -> str:
@@ -176,6 +182,13 @@ def _write_build(
         bm25.save(str(build / "bm25"), show_progress=False)
 
         write_json(
+            build / "vocabulary.json",
+            # Paragraphs only: a title-case heading ("Step One") says nothing of names.
+            Vocabulary.from_texts(
+                d.text[p.start : p.end] for d in documents for p in d.paragraphs
+            ).to_json(),
+        )
+        write_json(
             build / "documents.json",
             [
                 {
@@ -211,6 +224,7 @@ def _write_build(
                 "embedding": _embedding(embedder),
                 "chunking": _chunking(max_passage_chars),
                 "corpus": corpus_fingerprint(corpus_dir),
+                "corpus_dir": str(corpus_dir.resolve()),
                 "documents": {d.doc_id: d.sha256 for d in documents},
                 "counts": {
                     "documents": len(documents),
@@ -272,7 +286,7 @@ def read_previous_build(
         build = current_build(index_dir)
         manifest = read_manifest(build, verify=True)
         if (
-            manifest.get("format") != INDEX_FORMAT
+            manifest.get("format") not in REUSABLE_FORMATS
             or manifest.get("model") != _model(embedder)
             or manifest.get("embedding") != _embedding(embedder)
         ):
@@ -439,6 +453,9 @@ def load_index(index_dir: Path, *, verify: bool = True) -> Index:
         passage_vectors = load_vector_index(build / "passages.faiss", mmap=True)
         sentence_vectors = np.load(build / "sentences.npy")
         bm25 = bm25s.BM25.load(str(build / "bm25"), show_progress=False)
+        vocabulary = Vocabulary.from_json(
+            json.loads((build / "vocabulary.json").read_text(encoding="utf-8"))
+        )
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
         raise IndexCorruptError(f"index in {index_dir} is unreadable ({exc}): rebuild") from exc
     if passage_vectors.ntotal != len(passages) or len(sentence_vectors) != len(sentences):
@@ -453,6 +470,7 @@ def load_index(index_dir: Path, *, verify: bool = True) -> Index:
         passage_bm25=bm25,
         sentence_terms=sentence_terms,
         term_idf=_idf(sentence_terms),
+        vocabulary=vocabulary,
         path=build,
     )
 

@@ -1,11 +1,15 @@
 """What a question asks for: its content terms, its salient terms and its expected answer type."""
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
 
 from qa.text import content_terms, normalise, words
+
+# Whether the corpus writes a word as a name (`Vocabulary.is_name`).
+NameTest = Callable[[str], bool]
 
 
 class AnswerType(StrEnum):
@@ -90,21 +94,27 @@ class Question:
     answer_type: AnswerType
     asked: frozenset[str] = frozenset()  # normalised words as typed
     required: frozenset[str] = frozenset()  # names a follow-up typed: the answer must hold them
+    capitalised: frozenset[str] = frozenset()  # the salient terms typed as names or numbers
 
 
-def parse_question(text: str, *, as_asked: str | None = None) -> Question:
+def parse_question(
+    text: str, *, as_asked: str | None = None, is_name: NameTest | None = None
+) -> Question:
     """Parse a question as read; names and numbers count only if the asker typed them.
 
     A follow-up ("What about Belgium?") is read with words of the previous question, but
-    only what was typed (`as_asked`) must appear next to the answer.
+    only what was typed (`as_asked`) must appear next to the answer. `is_name` tells the
+    corpus's names, so that a name typed in lower case ("china") is still one.
     """
+    typed = as_asked if as_asked is not None else text
     return Question(
         text=text,
         terms=list(dict.fromkeys(content_terms(text))),
-        salient=salient_terms(as_asked if as_asked is not None else text),
+        salient=salient_terms(typed, is_name),
         answer_type=expected_type(text),
-        asked=frozenset(normalise(w) for w in words(as_asked if as_asked is not None else text)),
-        required=salient_terms(as_asked) if as_asked is not None else frozenset(),
+        asked=frozenset(normalise(w) for w in words(typed)),
+        required=salient_terms(as_asked, is_name) if as_asked is not None else frozenset(),
+        capitalised=salient_terms(typed),
     )
 
 
@@ -116,40 +126,60 @@ def expected_type(question: str) -> AnswerType:
     return AnswerType.OTHER
 
 
-def salient_terms(question: str) -> frozenset[str]:
-    """Terms the answer must be about: names (capitalised words past the first), numbers."""
+def salient_terms(question: str, is_name: NameTest | None = None) -> frozenset[str]:
+    """Terms the answer must be about: numbers, and names (capitalised words past the first,
+    or words the corpus writes as names however they were typed)."""
     salient = set()
     for i, word in enumerate(words(question)):
         if any(c.isdigit() for c in word):
             salient.add(normalise(word))
-        elif i > 0 and word[:1].isupper():
+        elif (i > 0 and word[:1].isupper()) or (is_name is not None and is_name(word)):
             salient.update(content_terms(word))
     return frozenset(salient)
 
 
-def has_type(sentence: str, answer_type: AnswerType, asked: frozenset[str] = frozenset()) -> bool:
-    """Whether a sentence holds something of the expected type that the question did not
-    already say (`asked`: the question's normalised words): "in 2010" does not answer
-    "how many ... in 2010?"."""
+@dataclass(frozen=True, slots=True)
+class NewValues:
+    """What a sentence holds that the question did not already say, by kind."""
+
+    number: bool
+    date: bool
+    name: bool
+    reason: bool
+
+    def has(self, answer_type: "AnswerType") -> bool:
+        """Whether it holds what a question of this type asks for (anything, for OTHER)."""
+        if answer_type is AnswerType.NUMBER:
+            return self.number
+        if answer_type is AnswerType.DATE:
+            return self.date
+        if answer_type is AnswerType.REASON:
+            return self.reason
+        if answer_type in (AnswerType.PERSON, AnswerType.PLACE):
+            return self.name
+        return True
+
+
+def new_values(sentence: str, asked: frozenset[str] = frozenset()) -> NewValues:
+    """Numbers, dates and names of a sentence that the question (`asked`: its normalised
+    words) did not give: "in 2010" does not answer "how many ... in 2010?"."""
     written = _normalised_words(sentence)
     new = [w for w, norm in written if norm not in asked]
-    if answer_type is AnswerType.NUMBER:
-        return any(_DIGIT.search(w) or w.lower() in _NUMBER_WORDS for w in new)
-    if answer_type is AnswerType.DATE:
-        return any(_YEAR.fullmatch(w) or w.lower() in _MONTHS for w in new)
-    if answer_type is AnswerType.REASON:
-        return bool(_REASON_MARKERS.search(sentence))
-    if answer_type in (AnswerType.PERSON, AnswerType.PLACE):
-        first = written[0][0] if written else None
-        return any(w[:1].isupper() for w in new if w != first)
-    return True
+    first = written[0][0] if written else None
+    return NewValues(
+        number=any(_DIGIT.search(w) or w.lower() in _NUMBER_WORDS for w in new),
+        date=any(_YEAR.fullmatch(w) or w.lower() in _MONTHS for w in new),
+        name=any(w[:1].isupper() for w in new if w != first),
+        reason=bool(_REASON_MARKERS.search(sentence)),
+    )
+
+
+def has_type(sentence: str, answer_type: AnswerType, asked: frozenset[str] = frozenset()) -> bool:
+    """Whether a sentence holds something of the expected type the question did not say."""
+    return new_values(sentence, asked).has(answer_type)
 
 
 @lru_cache(maxsize=1 << 14)  # the same corpus sentences are read for question after question
 def _normalised_words(sentence: str) -> tuple[tuple[str, str], ...]:
     """Each word of a sentence as written, with its normalised form."""
     return tuple((w, normalise(w)) for w in words(sentence))
-
-
-def _has_word(sentence: str, vocabulary: frozenset[str]) -> bool:
-    return any(w.lower() in vocabulary for w in words(sentence))
