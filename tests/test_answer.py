@@ -51,7 +51,6 @@ def test_every_marker_points_to_a_citation(pipeline):
     "question",
     [
         "How many North Koreans live in Russia?",
-        "What is the capital of North Korea?",
         "How many North Koreans live in Australia?",
         "Who won the 2018 World Cup?",
         "What is the boiling point of water?",
@@ -66,18 +65,20 @@ def test_questions_the_corpus_does_not_answer_are_declined(pipeline, question):
     check_citations(pipeline, answer)
 
 
-def test_confidence_is_high_for_answers_and_low_for_declines(pipeline):
+def test_answered_exactly_when_confidence_reaches_the_fitted_threshold(pipeline):
+    threshold = pipeline.answerer.model.policy.threshold
     yes = pipeline.ask("How many North Koreans reside in Canada?").answer
-    no = pipeline.ask("What is the capital of North Korea?").answer
-    assert 0.5 <= yes.confidence <= 1
-    assert 0 <= no.confidence < 0.5
+    no = pipeline.ask("Who won the 2018 World Cup?").answer
+    assert yes.answered and threshold <= yes.confidence <= 1
+    assert not no.answered and 0 <= no.confidence < threshold
+    assert yes.confidence > no.confidence
 
 
 def test_follow_up_is_resolved_against_the_previous_question(pipeline):
     result = pipeline.ask(
-        "And in Canada?", history=[Turn("How many North Korean refugees have settled in the US?")]
+        "And in Canada?", history=[Turn("How many North Koreans live in the US?")]
     )
-    assert result.resolved_question == "How many North Korean refugees have settled in Canada?"
+    assert result.resolved_question == "How many North Koreans live in Canada?"
     assert result.answer.answered
     assert "970" in result.answer.answer
 
@@ -113,10 +114,22 @@ def test_follow_up_resolution(question, history, resolved):
 def test_why_answer_quotes_the_sentence_after_the_one_that_restates_it(pipeline):
     answer = pipeline.ask("Why is China an attractive place for North Koreans to hide?").answer
     assert answer.answered
-    quotes = [c.quote for c in answer.citations]
-    assert quotes[0].startswith("The two-fold reason why China is an attractive country")
-    assert "blend into the ethnic Korean community" in quotes[1]
+    assert answer.answer.startswith("The two-fold reason why China is an attractive country")
+    assert "blend into the ethnic Korean community" in answer.answer
     check_citations(pipeline, answer)
+
+
+def test_sentences_next_to_each_other_are_quoted_as_one_span(pipeline):
+    answer = pipeline.ask("Why is China an attractive place for North Koreans to hide?").answer
+    first = answer.citations[0]
+    assert "blend into the ethnic Korean community" in first.quote
+    assert answer.answer.count("[1]") == 1
+    check_citations(pipeline, answer)
+
+
+def test_answers_lead_with_the_quote_not_with_the_source(pipeline):
+    answer = pipeline.ask("How many North Koreans reside in Canada?").answer
+    assert answer.answer.startswith("As of 2016, an estimated 970 North Koreans")
 
 
 def test_negated_question_is_not_answered_by_a_plain_statement(tmp_path, embedder):

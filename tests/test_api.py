@@ -36,7 +36,7 @@ def test_ask_returns_every_contract_field(client):
     [
         QUESTION,
         "What benefits does South Korea offer?",
-        "What is the capital of North Korea?",
+        "Who won the 2018 World Cup?",
         "Why do North Koreans stay in China?",
         "refugee",
     ],
@@ -56,15 +56,15 @@ def test_history_resolves_a_follow_up(client):
     data = ask(
         client,
         question="And in Canada?",
-        history=[{"question": "How many North Korean refugees have settled in the US?",
+        history=[{"question": "How many North Koreans live in the US?",
                   "answer": "More than 170 [1]"}],
     ).json()  # fmt: skip
-    assert data["resolved_question"] == "How many North Korean refugees have settled in Canada?"
+    assert data["resolved_question"] == "How many North Koreans live in Canada?"
     assert "970" in data["answer"]
 
 
 def test_top_k_limits_the_closest_passages_of_a_decline(client):
-    data = ask(client, question="What is the capital of North Korea?", top_k=1).json()
+    data = ask(client, question="Who won the 2018 World Cup?", top_k=1).json()
     assert data["answered"] is False
     assert len(data["citations"]) == 1
 

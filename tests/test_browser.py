@@ -10,8 +10,8 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 TIMEOUT_MS = 15_000
-US = "How many North Korean refugees have settled in the US?"
-DECLINED = "What is the capital of North Korea?"
+US = "How many North Koreans live in the US?"
+DECLINED = "Who won the 2018 World Cup?"
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="no Chromium")
 expect.set_options(timeout=TIMEOUT_MS)
@@ -77,7 +77,7 @@ def test_follow_up_is_resolved_against_earlier_question(page):
     turn = ask(page, "And in Canada?", 2)
     expect(turn.locator(".answer .text")).to_contain_text("970")
     expect(turn.locator(".resolved")).to_have_text(
-        "Read as: How many North Korean refugees have settled in Canada?"
+        "Read as: How many North Koreans live in Canada?"
     )
 
 

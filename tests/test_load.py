@@ -31,7 +31,7 @@ HEALTH_EVERY_S = 0.2
 HEALTH_MAX_S = 5.0
 REQUEST_TIMEOUT_S = 30.0
 
-US = "How many North Korean refugees have settled in the US?"
+US = "How many North Koreans live in the US?"
 CANADA = "How many North Koreans reside in Canada?"
 ASKED = [
     CANADA,
@@ -44,7 +44,7 @@ ASKED = [
     "What is Hanawon?",
 ]
 FOLLOW_UPS = ["And in Canada?", "What about in China?", "And in Japan?"]
-UNANSWERABLE = ["What is the capital of North Korea?", "Who won the 2018 FIFA World Cup?"]
+UNANSWERABLE = ["Who won the 2018 World Cup?", "Who won the 2018 FIFA World Cup?"]
 ASK_FIELDS = {
     "question", "resolved_question", "answer", "answered", "confidence", "citations", "took_ms"
 }  # fmt: skip
@@ -208,7 +208,7 @@ def test_answers_under_load_are_right(requests_and_expected):
     }
     assert "970" in by_question[(CANADA, False, 5)]["answer"]
     canada = by_question[("And in Canada?", True, 5)]
-    assert canada["resolved_question"] == "How many North Korean refugees have settled in Canada?"
+    assert canada["resolved_question"] == "How many North Koreans live in Canada?"
     assert "970" in canada["answer"]
     for question in ASKED:
         assert by_question[(question, False, 5)]["answered"] is True

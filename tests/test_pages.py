@@ -53,9 +53,9 @@ def test_posted_question_renders_the_answer_with_marker_links_and_cards(client):
 
 def test_posted_follow_up_uses_the_earlier_questions(client):
     html = post(
-        client, "And in Canada?", ["How many North Korean refugees have settled in the US?"]
+        client, "And in Canada?", ["How many North Koreans live in the US?"]
     ).text
-    assert "Read as: How many North Korean refugees have settled in Canada?" in html
+    assert "Read as: How many North Koreans live in Canada?" in html
     assert html.count('class="turn') == 2
     assert "970" in html
     # The next form carries both questions forward.
@@ -63,7 +63,7 @@ def test_posted_follow_up_uses_the_earlier_questions(client):
 
 
 def test_declined_answer_looks_different(client):
-    html = post(client, "What is the capital of North Korea?").text
+    html = post(client, "Who won the 2018 World Cup?").text
     assert 'class="turn declined"' in html
     assert "The corpus doesn&#39;t say." in html
     assert "Closest passages" in html

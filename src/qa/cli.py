@@ -2,6 +2,7 @@
 
 import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -14,7 +15,7 @@ from qa.errors import QAError
 
 if TYPE_CHECKING:
     from qa.followup import Turn
-    from qa.pipeline import AskResult
+    from qa.pipeline import AskResult, Pipeline
 
 _STARTED = time.perf_counter()  # when this module was imported: close to process start
 
@@ -66,9 +67,7 @@ def ask_cmd(
         raise QAError(f"the question must be 1 to {MAX_QUESTION_CHARS} characters")
     settings = _settings(corpus, index)
     pipeline = Pipeline.load(settings)
-    reasons = pipeline.stale_reasons(settings.corpus, max_passage_chars=settings.max_passage_chars)
-    if reasons:
-        typer.echo(f"warning: the index is stale ({'; '.join(reasons)}); run `qa index`", err=True)
+    _warn_if_stale(pipeline, settings, corpus, hint="; run `qa index`")
     result = pipeline.ask(question, top_k=top_k)
     if as_json:
         typer.echo(AskResponse.from_result(result).model_dump_json(indent=2))
@@ -166,11 +165,7 @@ def eval_cmd(
             items = load_gold(gold)
             settings = _settings(corpus, index)
             pipeline = Pipeline.load(settings)
-            reasons = pipeline.stale_reasons(
-                settings.corpus, max_passage_chars=settings.max_passage_chars
-            )
-            if reasons:
-                typer.echo(f"warning: the index is stale ({'; '.join(reasons)})", err=True)
+            _warn_if_stale(pipeline, settings, corpus)
         items = sample(items, limit, seed)
 
         def ask(question: str, history: "list[Turn]") -> "AskResult":
@@ -190,6 +185,48 @@ def eval_cmd(
         typer.echo(json.dumps(out, ensure_ascii=False, indent=2))
         return
     print_reports(Console(), reports)
+
+
+@app.command("train")
+def train_cmd(
+    benchmarks: Annotated[
+        Path, typer.Option("--benchmarks", help="The shared development sets.")
+    ] = Path("../shared/benchmarks"),
+    work: Annotated[
+        Path, typer.Option("--work", help="Indexes and corpora made for training (kept).")
+    ] = Path(".cache/train"),
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Model folder (default: the package's own).")
+    ] = None,
+) -> None:
+    """Fit the answerer on every development set, validated on folds grouped by document."""
+    from qa.answer_model import MODEL_DIR
+    from qa.embed import load_embedder
+    from qa.training import train
+
+    repo = Path(__file__).resolve().parents[2]
+    meta = train(
+        repo,
+        benchmarks,
+        work,
+        out or MODEL_DIR,
+        load_embedder(0),
+        echo=lambda m: typer.echo(m, err=True),
+    )
+    typer.echo(json.dumps({k: meta[k] for k in ("policy", "held_out", "seconds")}, indent=2))
+
+
+def _warn_if_stale(
+    pipeline: "Pipeline", settings: Settings, corpus: Path | None, *, hint: str = ""
+) -> None:
+    """Warn when the index no longer matches its corpus: the one named with --corpus (or
+    $QA_CORPUS), else the folder the index was built from, as its manifest records."""
+    built_from = pipeline.index.manifest.get("corpus_dir")
+    explicit = corpus is not None or "QA_CORPUS" in os.environ
+    folder = settings.corpus if explicit or not built_from else Path(built_from)
+    reasons = pipeline.stale_reasons(folder, max_passage_chars=settings.max_passage_chars)
+    if reasons:
+        typer.echo(f"warning: the index is stale ({'; '.join(reasons)}){hint}", err=True)
 
 
 class Stopwatch:

@@ -114,6 +114,7 @@ def _gold_item(data: dict[str, Any]) -> GoldItem:
             {"question": str(t["question"]), "answer": str(t.get("answer", ""))} for t in history
         ],
         kind=data.get("kind"),
+        doc=data.get("doc"),
     )
 
 

@@ -8,15 +8,20 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+import numpy as np
+
 from qa.answer import Answer, Answerer
+from qa.answer_model import AnswerModel
+from qa.clean import Cleaner
 from qa.config import Settings
 from qa.embed import Embedder, load_embedder
 from qa.errors import DocumentNotFoundError, IndexCorruptError, IndexMissingError
 from qa.followup import Turn, resolve_turn
 from qa.index import BuildReport, Index, build_index, load_index, stale_reasons
 from qa.ingest import Document
-from qa.question import parse_question
-from qa.retrieve import retrieve
+from qa.question import Question, parse_question
+from qa.retrieve import Hit, retrieve
+from qa.templates import DECLINE_PASSAGES
 from qa.text import content_terms
 
 log = logging.getLogger(__name__)
@@ -41,6 +46,19 @@ class AskResult:
 
 
 @dataclass(frozen=True, slots=True)
+class Reading:
+    """A question after every stage before the answer."""
+
+    text: str  # as read: cleaned, and resolved against the chat
+    question: Question
+    vector: np.ndarray
+    hits: list[Hit]  # best first
+    top_k: int
+    follow_up: bool
+    focus: frozenset[int]  # passages the previous answer quoted
+
+
+@dataclass(frozen=True, slots=True)
 class SearchHit:
     doc_id: str
     title: str
@@ -54,10 +72,11 @@ class SearchHit:
 class Pipeline:
     """A loaded index and model, ready to answer; safe to share between requests."""
 
-    def __init__(self, index: Index, embedder: Embedder) -> None:
+    def __init__(self, index: Index, embedder: Embedder, model: AnswerModel | None = None) -> None:
         self.index = index
         self.embedder = embedder
-        self.answerer = Answerer(index)
+        self.answerer = Answerer(index, model)
+        self.cleaner = Cleaner(index.vocabulary)
         self._sentence_ids = {index.sentence_text(s): s.id for s in index.sentences}
 
     @cached_property
@@ -71,12 +90,25 @@ class Pipeline:
     # --- construction -------------------------------------------------------------------
 
     @classmethod
-    def load(cls, settings: Settings, *, embedder: Embedder | None = None) -> "Pipeline":
+    def load(
+        cls,
+        settings: Settings,
+        *,
+        embedder: Embedder | None = None,
+        model: AnswerModel | None = None,
+    ) -> "Pipeline":
         """Load the index as it is (stale or not)."""
-        return cls(load_index(settings.index), embedder or load_embedder(settings.question_cache))
+        embedder = embedder or load_embedder(settings.question_cache)
+        return cls(load_index(settings.index), embedder, model)
 
     @classmethod
-    def load_or_build(cls, settings: Settings, *, embedder: Embedder | None = None) -> "Pipeline":
+    def load_or_build(
+        cls,
+        settings: Settings,
+        *,
+        embedder: Embedder | None = None,
+        model: AnswerModel | None = None,
+    ) -> "Pipeline":
         """Load the index, building it first when it is missing, damaged or stale."""
         embedder = embedder or load_embedder(settings.question_cache)
         try:
@@ -90,7 +122,7 @@ class Pipeline:
             log.warning("building the index: %s", "; ".join(reasons))
             build(settings, embedder=embedder)
             index = load_index(settings.index)
-        return cls(index, embedder)
+        return cls(index, embedder, model)
 
     def stale_reasons(self, corpus: Path, *, max_passage_chars: int) -> list[str]:
         return stale_reasons(self.index.manifest, corpus, max_passage_chars=max_passage_chars)
@@ -98,19 +130,25 @@ class Pipeline:
     def warm_up(self) -> None:
         """Pay the one-off costs of a first question (the model's first forward pass in its
         worker thread, the first searches) before a user does; nothing is cached."""
+        self.cleaner.warm_up()
         question = parse_question("What is this about?")
         vector = self.embedder.encode_one_uncached(question.text)
         hits = retrieve(self.index, vector, question.terms, RANKING_DEPTH)
-        self.answerer.answer(question, vector, hits[:5])
+        self.answerer.answer(question, vector, hits)
 
     # --- questions ----------------------------------------------------------------------
 
-    def ask(self, question: str, *, history: Sequence[Turn] = (), top_k: int = 5) -> AskResult:
-        """Answer a question, with the earlier turns of the chat (oldest first)."""
-        started = time.perf_counter()
-        resolution = resolve_turn(question.strip(), history)
-        as_asked = question if resolution.follow_up else None
-        parsed = parse_question(resolution.text, as_asked=as_asked)
+    def read(self, question: str, *, history: Sequence[Turn] = (), top_k: int = 5) -> Reading:
+        """Every stage before the answer: the question read in its chat, embedded, and the
+        passages retrieved (ranked `RANKING_DEPTH` deep, or `top_k` if deeper)."""
+        typed = self.cleaner.clean(question.strip()).text or question.strip()
+        history = [
+            Turn(self.cleaner.clean(t.question).text or t.question, t.answer) for t in history
+        ]
+        resolution = resolve_turn(typed, history)
+        as_asked = typed if resolution.follow_up else None
+        is_name = self.index.vocabulary.is_name
+        parsed = parse_question(resolution.text, as_asked=as_asked, is_name=is_name)
         query, terms, focus = resolution.text, parsed.terms, frozenset[int]()
         if resolution.previous is not None:
             # A follow-up is read with the previous question, near the previous answer.
@@ -121,10 +159,23 @@ class Pipeline:
         # Ranking deeper than top_k costs nothing extra (BM25 scores every passage) and
         # lets evaluation measure recall and MRR on the very ranking used.
         hits = retrieve(self.index, vector, terms, max(top_k, RANKING_DEPTH), focus=focus)
-        answer = self.answerer.answer(parsed, vector, hits[:top_k], focus=focus)
+        return Reading(resolution.text, parsed, vector, hits, top_k, resolution.follow_up, focus)
+
+    def ask(self, question: str, *, history: Sequence[Turn] = (), top_k: int = 5) -> AskResult:
+        """Answer a question, with the earlier turns of the chat (oldest first)."""
+        started = time.perf_counter()
+        reading = self.read(question, history=history, top_k=top_k)
+        answer = self.answerer.answer(
+            reading.question,
+            reading.vector,
+            reading.hits,
+            follow_up=reading.follow_up,
+            focus=reading.focus,
+            listed=min(top_k, DECLINE_PASSAGES),
+        )
         took = (time.perf_counter() - started) * 1000
-        retrieved = [h.passage_id for h in hits]
-        return AskResult(question, resolution.text, answer, round(took, 2), retrieved)
+        retrieved = [h.passage_id for h in reading.hits]
+        return AskResult(question, reading.text, answer, round(took, 2), retrieved)
 
     def _quoted_sentence(self, piece: str) -> int | None:
         """The sentence a piece of an answer quotes, after any template words and a colon."""

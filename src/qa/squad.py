@@ -18,6 +18,7 @@ class GoldItem:
     answerable: bool
     history: list[dict[str, str]] = field(default_factory=list)
     kind: str | None = None
+    doc: str | None = None  # the document it is about, when known
 
 
 def _slug(title: str) -> str:
@@ -41,7 +42,8 @@ def write_squad_corpus(squad: dict, corpus_dir: Path) -> list[GoldItem]:
         title = article.get("title", "").replace("_", " ").strip() or "Untitled"
         contexts = [p["context"].strip() for p in article["paragraphs"]]
         body = "\n\n".join(" ".join(c.split()) for c in contexts)
-        (corpus_dir / f"{_slug(title)}.txt").write_text(f"{title}\n\n{body}\n", encoding="utf-8")
+        doc_id = f"{_slug(title)}.txt"
+        (corpus_dir / doc_id).write_text(f"{title}\n\n{body}\n", encoding="utf-8")
         for paragraph in article["paragraphs"]:
             for qa in paragraph["qas"]:
                 impossible = bool(qa.get("is_impossible", False))
@@ -52,6 +54,7 @@ def write_squad_corpus(squad: dict, corpus_dir: Path) -> list[GoldItem]:
                         question=qa["question"],
                         answers=[] if impossible else answers,
                         answerable=not impossible and bool(answers),
+                        doc=doc_id,
                     )
                 )
     return items

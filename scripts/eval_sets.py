@@ -1,0 +1,105 @@
+"""`qa eval` on every question set at once, with the baselines, as one table (`make eval`).
+
+The sets are the shared development sets (SQuAD-A, quac-dev, nq-dev; skipped when
+../shared/benchmarks is absent) and the project's own gold sets. Each corpus is indexed
+once into .cache/eval/ (rebuilt only when stale). `--json FILE` also writes every figure,
+so that a later run can be printed beside it with `--before FILE`.
+"""
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from qa.baselines import bm25_top_sentence, dense_top_sentence
+from qa.config import Settings
+from qa.embed import load_embedder
+from qa.evaluate import evaluate, load_gold
+from qa.followup import Turn
+from qa.pipeline import AskResult, Pipeline
+from qa.squad import read_squad, write_squad_corpus
+
+REPO = Path(__file__).resolve().parents[1]
+COLUMNS = (
+    ("answer_accuracy", "answer"),
+    ("citation_accuracy", "citation"),
+    ("abstention_accuracy", "abstention"),
+    ("false_abstention_rate", "declined"),
+    ("recall@5", "R@5"),
+    ("p50_ms", "p50 ms"),
+)
+
+
+def sets(benchmarks: Path, work: Path) -> list[tuple[str, Path, list]]:
+    """(name, corpus, items) of every set that is present."""
+    gold = REPO / "tests" / "gold"
+    found = [
+        ("gold (seed, clean)", REPO / "corpus", load_gold(gold / "defectors.jsonl")),
+        ("chat (seed, chat-box)", REPO / "corpus", load_gold(gold / "chat-defectors.jsonl")),
+        (
+            "chat-steam-engine",
+            gold / "corpora" / "steam-engine",
+            load_gold(gold / "chat-steam-engine.jsonl"),
+        ),
+    ]
+    if benchmarks.is_dir():
+        squad = benchmarks / "squad2-dev-A.json"
+        corpus = work / "squad2-dev-A-corpus"
+        found.append(("SQuAD-A", corpus, write_squad_corpus(read_squad(squad), corpus)))
+        for name in ("quac-dev", "nq-dev"):
+            found.append(
+                (name, benchmarks / name / "corpus", load_gold(benchmarks / name / "gold.jsonl"))
+            )
+    return found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--benchmarks", type=Path, default=REPO.parent / "shared" / "benchmarks")
+    parser.add_argument("--work", type=Path, default=REPO / ".cache" / "eval")
+    parser.add_argument("--json", type=Path, help="write every figure to this file")
+    parser.add_argument("--before", type=Path, help="a --json file to print beside this run")
+    args = parser.parse_args()
+    embedder = load_embedder(0)  # no question cache: every question is timed in full
+    before = json.loads(args.before.read_text()) if args.before else {}
+    results: dict[str, dict[str, dict[str, float]]] = {}
+    for name, corpus, items in sets(args.benchmarks, args.work):
+        slug = "".join(c if c.isalnum() else "-" for c in name)
+        settings = Settings(corpus=corpus, index=args.work / slug)
+        pipeline = Pipeline.load_or_build(settings, embedder=embedder)
+
+        def ask(question: str, history: list[Turn], pipeline: Pipeline = pipeline) -> AskResult:
+            return pipeline.ask(question, history=history)
+
+        results[name] = {"qa": evaluate(pipeline, items, ask, name="qa").metrics}
+        for system, baseline in (
+            ("bm25-top-sentence", bm25_top_sentence(pipeline)),
+            ("dense-top-sentence", dense_top_sentence(pipeline)),
+        ):
+            results[name][system] = evaluate(pipeline, items, baseline.ask, name=system).metrics
+        print(f"{name}: {len(items)} questions", file=sys.stderr)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    print(table(results, before))
+
+
+def table(results: dict, before: dict) -> str:
+    """One markdown table: a row per set and system, `before → now` where a before exists."""
+    head = "| set | system | n | " + " | ".join(label for _, label in COLUMNS) + " |"
+    lines = [head, "|" + "---|" * (3 + len(COLUMNS))]
+    for name, systems in results.items():
+        for system, metrics in systems.items():
+            old = before.get(name, {}).get(system, {})
+            cells = []
+            for key, _ in COLUMNS:
+                now = metrics[key]
+                cells.append(f"{old[key]} → {now}" if key in old and system == "qa" else f"{now}")
+            lines.append(f"| {name} | {system} | {metrics['n']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,168 @@
+"""The fitted answerer: which candidate sentences answer, and whether to answer at all.
+
+Two models, fitted by `qa train` from labelled question sets: the ranker (gradient-boosted
+trees, LightGBM) gives each candidate the probability that it holds the answer; the decider
+(a logistic regression, fitted by scikit-learn and applied here with numpy) gives the
+probability that the answer made of the best candidates is right, and the question is
+answered when that reaches the fitted threshold. Their files, the data they were fitted on
+and the scores they reached are in `models/answerer/`.
+"""
+
+import json
+import math
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import lightgbm
+import numpy as np
+
+from qa.errors import QAError
+from qa.evidence import FEATURES, Candidates
+
+MODEL_DIR = Path(__file__).resolve().parent / "models" / "answerer"
+# Bump when the meaning of the model files changes; `qa train` writes it, loading checks it.
+MODEL_FORMAT = 1
+# Evidence the best candidate of any question should have much of, and little of.
+_STRONGEST = ("dense", "coverage", "coverage_passage", "passage_score", "passage_dense")
+_WEAKEST = (
+    "salient_missing",
+    "salient_missing_passage",
+    "rarest_missing",
+    "rarest_missing_passage",
+)
+_STRONGEST_COLUMNS = [FEATURES.index(n) for n in _STRONGEST]
+_WEAKEST_COLUMNS = [FEATURES.index(n) for n in _WEAKEST]
+# What the decider reads besides the best candidate's own evidence.
+DECISION_FEATURES: tuple[str, ...] = (
+    "best",  # the ranker's probability for the best candidate
+    "runner_up",  # ... for the second
+    "margin",  # best minus runner-up
+    "top3",  # sum of the three best probabilities
+    "candidates",  # log of the number of candidates
+    *(f"best_{name}" for name in FEATURES),
+)
+
+
+class ModelError(QAError):
+    """The fitted model's files are missing or do not match this code."""
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """What to quote (candidate positions, best first) and how sure the model is."""
+
+    chosen: list[int]
+    confidence: float
+    answered: bool
+    probabilities: np.ndarray  # the ranker's, one per candidate
+
+
+@dataclass(frozen=True, slots=True)
+class Decider:
+    """A logistic regression over standardised decision features."""
+
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray
+    intercept: float
+
+    def probability(self, features: np.ndarray) -> float:
+        z = float(((features - self.mean) / self.scale) @ self.coef) + self.intercept
+        return 1.0 / (1.0 + math.exp(-z))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "mean": self.mean.tolist(),
+            "scale": self.scale.tolist(),
+            "coef": self.coef.tolist(),
+            "intercept": self.intercept,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Decider":
+        arrays = [np.asarray(data[k], dtype=np.float64) for k in ("mean", "scale", "coef")]
+        if any(a.shape != (len(DECISION_FEATURES),) for a in arrays):
+            raise ModelError("the decider's weights do not match its features")
+        return cls(*arrays, float(data["intercept"]))
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """The fitted settings that turn probabilities into an answer."""
+
+    threshold: float  # answer when the decider's probability reaches this
+    runner_up_ratio: float  # quote the second sentence too when its probability is this
+    # share of the best's, or more
+    max_sentences: int  # ... and never more sentences than this (3 for a list question)
+    passages: int  # candidates are the sentences of this many best passages
+
+
+class AnswerModel:
+    """The ranker, the decider and the policy, loaded from their files."""
+
+    def __init__(self, ranker: lightgbm.Booster, decider: Decider, policy: Policy) -> None:
+        self.ranker = ranker
+        self.decider = decider
+        self.policy = policy
+
+    @classmethod
+    def load(cls, folder: Path = MODEL_DIR) -> "AnswerModel":
+        meta = read_metadata(folder)
+        if meta.get("format") != MODEL_FORMAT:
+            raise ModelError(
+                f"{folder} holds model format {meta.get('format')}, not {MODEL_FORMAT}"
+            )
+        if (
+            tuple(meta.get("features", ())) != FEATURES
+            or tuple(meta.get("decision_features", ())) != DECISION_FEATURES
+        ):
+            raise ModelError(f"{folder} was fitted on other features: run `make train`")
+        try:
+            ranker = lightgbm.Booster(model_file=str(folder / "ranker.txt"))
+            decider = Decider.from_json(meta["decider"])
+            policy = Policy(**meta["policy"])
+        except (OSError, lightgbm.basic.LightGBMError, KeyError, TypeError, ValueError) as exc:
+            raise ModelError(f"cannot read the fitted model in {folder}: {exc}") from exc
+        return cls(ranker, decider, policy)
+
+    def probabilities(self, candidates: Candidates) -> np.ndarray:
+        """The probability that each candidate holds the answer."""
+        # One thread: a few dozen rows are scored faster than threads can start.
+        return np.asarray(self.ranker.predict(candidates.features, num_threads=1))
+
+    def select(self, candidates: Candidates, *, list_question: bool = False) -> Selection:
+        """The sentences to quote and whether to answer with them."""
+        p = self.probabilities(candidates)
+        order = np.argsort(-p, kind="stable")
+        limit = 3 if list_question else self.policy.max_sentences
+        best = float(p[order[0]])
+        chosen = [int(order[0])]
+        for i in order[1:limit]:
+            if p[i] >= self.policy.runner_up_ratio * best:
+                chosen.append(int(i))
+        confidence = self.decider.probability(decision_features(candidates, p))
+        return Selection(chosen, confidence, confidence >= self.policy.threshold, p)
+
+
+def decision_features(candidates: Candidates, probabilities: np.ndarray) -> np.ndarray:
+    """The decider's input: how the best candidates stand, and the best one's evidence."""
+    top = np.sort(probabilities)[::-1]
+    best_row = candidates.features[int(np.argmax(probabilities))]
+    runner_up = float(top[1]) if len(top) > 1 else 0.0
+    head = [top[0], runner_up, top[0] - runner_up, top[:3].sum(), math.log(len(top))]
+    return np.concatenate([np.asarray(head, dtype=np.float32), best_row])
+
+
+def read_metadata(folder: Path) -> dict[str, Any]:
+    try:
+        return json.loads((folder / "model.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"no fitted model in {folder} ({exc}): run `make train`") from exc
+
+
+@cache
+def default_model() -> AnswerModel:
+    """The model shipped with the package, loaded once per process."""
+    return AnswerModel.load()

@@ -1,0 +1,229 @@
+"""`qa train`: a real (small) training run end to end, and the rules it keeps."""
+
+import json
+
+import numpy as np
+import pytest
+
+from conftest import REPO, write_corpus
+from qa.answer_model import MODEL_DIR, AnswerModel, ModelError, read_metadata
+from qa.config import Settings
+from qa.evidence import FEATURES
+from qa.pipeline import Pipeline, build
+from qa.training import folds, set_weights, train
+
+LIGHTHOUSE = (
+    "The Bell Rock Lighthouse stands off the coast of Angus, Scotland. It was built between "
+    "1807 and 1810 by Robert Stevenson. Its light can be seen from 35 miles away. The tower "
+    "is 35 metres tall."
+)
+CANAL = (
+    "The Caledonian Canal connects the east coast of Scotland at Inverness with the west "
+    "coast at Corpach. It was designed by the engineer Thomas Telford and opened in 1822. "
+    "The canal is 97 kilometres long, of which one third is man-made."
+)
+BRIDGE = (
+    "The Forth Bridge is a railway bridge across the Firth of Forth. Construction began in "
+    "1882 and it was opened on 4 March 1890. It was designed by John Fowler and Benjamin "
+    "Baker. It became a World Heritage Site in 2015."
+)
+ABBEY = (
+    "Melrose Abbey is a partly ruined monastery in the Scottish Borders. It was founded in "
+    "1136 by Cistercian monks at the request of King David I. The heart of Robert the Bruce "
+    "is said to be buried there."
+)
+
+
+def squad_file(path):
+    def article(title, context, qas):
+        return {
+            "title": title,
+            "paragraphs": [
+                {
+                    "context": context,
+                    "qas": [
+                        {
+                            "id": f"{title}-{i}",
+                            "question": q,
+                            "is_impossible": a is None,
+                            "answers": [] if a is None else [{"text": a, "answer_start": 0}],
+                        }
+                        for i, (q, a) in enumerate(qas)
+                    ],
+                }
+            ],
+        }
+
+    data = {
+        "version": "v2.0",
+        "data": [
+            article(
+                "Lighthouse",
+                LIGHTHOUSE,
+                [
+                    ("Who built the Bell Rock Lighthouse?", "Robert Stevenson"),
+                    ("How far can its light be seen?", "35 miles"),
+                    ("Who painted the Bell Rock Lighthouse?", None),
+                ],
+            ),
+            article(
+                "Canal",
+                CANAL,
+                [
+                    ("Who designed the Caledonian Canal?", "Thomas Telford"),
+                    ("How long is the canal?", "97 kilometres"),
+                    ("How deep is the Caledonian Canal?", None),
+                ],
+            ),
+        ],
+    }
+    path.write_text(json.dumps(data), encoding="utf-8")
+
+
+def item(item_id, question, answers, doc, history=()):
+    return {
+        "id": item_id,
+        "question": question,
+        "answers": answers,
+        "answerable": bool(answers),
+        "history": [{"question": q, "answer": a} for q, a in history],
+        "doc": doc,
+    }
+
+
+def gold_lines(rows):
+    return "\n".join(json.dumps(r) for r in rows) + "\n"
+
+
+@pytest.fixture(scope="module")
+def benchmarks(tmp_path_factory):
+    """A small copy of the shared development sets' layout, written in the test."""
+    root = tmp_path_factory.mktemp("benchmarks")
+    squad_file(root / "squad2-dev-A.json")
+    write_corpus(root / "nq-dev" / "corpus", {"Forth_Bridge.txt": f"Forth Bridge\n\n{BRIDGE}\n"})
+    (root / "nq-dev" / "gold.jsonl").write_text(
+        gold_lines(
+            [
+                item("nq-1", "who designed the forth bridge", ["John Fowler"], "Forth_Bridge.txt"),
+                item(
+                    "nq-2", "when did the forth bridge open", ["4 March 1890"], "Forth_Bridge.txt"
+                ),
+            ]
+        ),
+        encoding="utf-8",
+    )
+    abbey = {"Melrose.txt": f"Melrose Abbey - History\n\n{ABBEY}\n"}
+    write_corpus(root / "quac-dev" / "corpus", abbey)
+    first = ("When was it founded?", "It was founded in 1136")
+    (root / "quac-dev" / "gold.jsonl").write_text(
+        gold_lines(
+            [
+                item("q-0", first[0], [first[1]], "Melrose.txt"),
+                item("q-1", "Who asked for it?", ["King David I"], "Melrose.txt", [first]),
+                item("q-2", "Who was its first abbot?", [], "Melrose.txt"),
+            ]
+        ),
+        encoding="utf-8",
+    )
+    return root
+
+
+# Fewer trees than `make train` fits: the run tests the machinery, not the model's quality.
+TREES = 30
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory):
+    return tmp_path_factory.mktemp("work")
+
+
+@pytest.fixture(scope="module")
+def trained(benchmarks, work, tmp_path_factory, embedder):
+    out = tmp_path_factory.mktemp("model")
+    meta = train(REPO, benchmarks, work, out, embedder, echo=lambda _: None, ranker_trees=TREES)
+    return out, meta
+
+
+def test_training_writes_a_model_with_its_data_code_and_scores(trained, benchmarks):
+    out, meta = trained
+    assert (out / "ranker.txt").is_file()
+    written = read_metadata(out)
+    assert written == meta
+    assert meta["features"] == list(FEATURES)
+    assert set(meta["data"]) == {"squad-A", "quac-dev", "nq-dev", "gold", "chat", "chat-steam"}
+    assert all(len(d["sha256"]) == 64 and d["questions"] > 0 for d in meta["data"].values())
+    assert meta["code"]["qa"]
+    assert set(meta["held_out"]) == set(meta["data"])
+    for scores in meta["held_out"].values():
+        assert 0 <= scores["answer_accuracy"] <= 1
+        assert 0 <= scores["abstention_accuracy"] <= 1
+    assert 0 < meta["policy"]["threshold"] < 1
+
+
+def test_a_trained_model_loads_and_answers(trained, tmp_path, embedder):
+    out, _ = trained
+    corpus = write_corpus(tmp_path / "c", {"canal.txt": f"Caledonian Canal\n\n{CANAL}\n"})
+    settings = Settings(corpus=corpus, index=tmp_path / "i")
+    build(settings, embedder=embedder)
+    pipeline = Pipeline.load(settings, embedder=embedder, model=AnswerModel.load(out))
+    answer = pipeline.ask("Who designed the Caledonian Canal?").answer
+    assert 0 <= answer.confidence <= 1
+    for citation in answer.citations:
+        text = pipeline.index.documents[citation.doc_id].text
+        assert text[citation.start : citation.end] == citation.quote
+
+
+def test_training_is_reproducible(trained, benchmarks, tmp_path, embedder):
+    out, meta = trained
+    again = train(
+        REPO, benchmarks, tmp_path / "work", tmp_path / "out", embedder, echo=lambda _: None
+    )
+    assert again["policy"] == meta["policy"]
+    assert again["held_out"] == meta["held_out"]
+    assert (tmp_path / "out" / "ranker.txt").read_text() == (out / "ranker.txt").read_text()
+
+
+def test_a_model_fitted_on_other_features_is_refused(tmp_path):
+    for name in ("ranker.txt", "model.json"):
+        (tmp_path / name).write_bytes((MODEL_DIR / name).read_bytes())
+    meta = json.loads((tmp_path / "model.json").read_text())
+    meta["features"] = meta["features"][:-1]
+    (tmp_path / "model.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelError, match="other features"):
+        AnswerModel.load(tmp_path)
+
+
+def test_a_missing_model_says_how_to_make_it(tmp_path):
+    with pytest.raises(ModelError, match="make train"):
+        AnswerModel.load(tmp_path)
+
+
+def test_the_shipped_model_records_what_it_was_fitted_on():
+    meta = read_metadata(MODEL_DIR)
+    assert {"squad-A", "quac-dev", "nq-dev", "gold", "chat", "chat-steam"} <= set(meta["data"])
+    assert meta["features"] == list(FEATURES)
+    assert "GroupKFold" in meta["validation"]
+
+
+class _Item:
+    def __init__(self, doc):
+        self.doc = doc
+
+
+class _Example:
+    def __init__(self, set_name, doc):
+        self.set = set_name
+        self.group = doc
+
+
+def test_folds_never_split_a_document():
+    examples = [_Example(f"s{i % 3}", f"doc{i % 11}") for i in range(200)]
+    for train_rows, test_rows in folds(examples):
+        train_docs = {examples[i].group for i in train_rows}
+        assert not train_docs & {examples[i].group for i in test_rows}
+
+
+def test_every_set_weighs_the_same_whatever_its_size():
+    examples = [_Example("big", "d")] * 90 + [_Example("small", "e")] * 10
+    weights = set_weights(examples)
+    assert np.isclose(weights[:90].sum(), weights[90:].sum())
