@@ -151,3 +151,24 @@ def test_negated_question_is_not_answered_by_a_plain_statement(tmp_path, embedde
     pipeline = Pipeline.load(settings, embedder=embedder)
     assert pipeline.ask("Who gets free entry to the City Museum?").answer.answered
     assert not pipeline.ask("Who does not get free entry to the City Museum?").answer.answered
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("hw many north koreans live in canda", "970"),
+        ("hi! sorry to bother you, how many north koreans live in canada? thanks", "970"),
+        ("canada north koreans number", "970"),
+    ],
+)
+def test_questions_as_typed_in_a_chat_box_are_answered(pipeline, question, expected):
+    result = pipeline.ask(question)
+    assert result.answer.answered, result
+    assert expected in result.answer.answer
+    check_citations(pipeline, result.answer)
+
+
+def test_the_question_is_shown_as_read_after_cleaning(pipeline):
+    result = pipeline.ask("hw many north koreans live in canda")
+    assert result.question == "hw many north koreans live in canda"
+    assert result.resolved_question == "how many north koreans live in Canada"

@@ -269,3 +269,29 @@ def test_quality_gate_on_conversations(tmp_path, embedder):
     items = [t for t in turns if t.doc in chosen]
     corpus = documents_of(items, BENCHMARKS / "quac-dev" / "corpus", tmp_path / "corpus")
     gate(scored(pipeline_over(corpus, tmp_path, embedder), items), "quac")
+
+
+def test_eval_checks_an_index_against_the_corpus_it_was_built_from(
+    monkeypatch, capsys, tmp_path, embedder
+):
+    from conftest import write_corpus
+    from qa.config import Settings
+    from qa.pipeline import build
+
+    corpus = write_corpus(
+        tmp_path / "elsewhere", {"tides.txt": "Tides\n\nTides follow the Moon.\n"}
+    )
+    settings = Settings(corpus=corpus, index=tmp_path / "index")
+    build(settings, embedder=embedder)
+    gold = tmp_path / "gold.jsonl"
+    item = {"id": "t", "question": "What do tides follow?", "answers": ["the Moon"],
+            "answerable": True}  # fmt: skip
+    gold.write_text(json.dumps(item) + "\n")
+    monkeypatch.delenv("QA_CORPUS", raising=False)
+    code, _, err = run(monkeypatch, capsys, "eval", str(gold), "--index", str(settings.index))
+    assert code == 0
+    assert "stale" not in err
+    (corpus / "tides.txt").write_text("Tides\n\nTides follow the Moon and the Sun.\n")
+    code, _, err = run(monkeypatch, capsys, "eval", str(gold), "--index", str(settings.index))
+    assert code == 0
+    assert "stale" in err and "1 modified" in err

@@ -52,9 +52,7 @@ def test_posted_question_renders_the_answer_with_marker_links_and_cards(client):
 
 
 def test_posted_follow_up_uses_the_earlier_questions(client):
-    html = post(
-        client, "And in Canada?", ["How many North Koreans live in the US?"]
-    ).text
+    html = post(client, "And in Canada?", ["How many North Koreans live in the US?"]).text
     assert "Read as: How many North Koreans live in Canada?" in html
     assert html.count('class="turn') == 2
     assert "970" in html
