@@ -56,7 +56,9 @@ def ask_cmd(
     index: IndexOpt = None,
     corpus: CorpusOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON.")] = False,
-    top_k: Annotated[int, typer.Option("--top-k", min=1, max=20, help="Passages to read.")] = 5,
+    top_k: Annotated[
+        int, typer.Option("--top-k", min=1, max=20, help="Closest passages a decline lists.")
+    ] = 5,
 ) -> None:
     """Answer a question with numbered citations."""
     from qa.api.schemas import MAX_QUESTION_CHARS, AskResponse

@@ -103,8 +103,6 @@ class Candidates:
 
     sentence_ids: list[int]
     features: np.ndarray  # float32, one row per candidate, columns as FEATURES
-    typed: list[bool]  # each holds what the question's form asks for
-    missing: list[bool]  # a name or number of the question is absent near it
 
     def __len__(self) -> int:
         return len(self.sentence_ids)
@@ -138,7 +136,7 @@ class EvidenceReader:
         index = self.index
         ids = [sid for hit in hits for sid in index.passages[hit.passage_id].sentence_ids]
         if not ids:
-            return Candidates([], np.zeros((0, len(FEATURES)), np.float32), [], [])
+            return Candidates([], np.zeros((0, len(FEATURES)), np.float32))
         by_passage = {hit.passage_id: (rank, hit) for rank, hit in enumerate(hits)}
         best_score = hits[0].score
         dense = index.sentence_vectors[ids] @ question_vector[0]
@@ -153,7 +151,6 @@ class EvidenceReader:
         unknown = sum(self._max_idf for t in question.terms if t not in index.term_idf) / total
 
         rows = np.zeros((len(ids), len(FEATURES)), dtype=np.float32)
-        typed_flags, missing_flags = [], []
         for row, sid in enumerate(ids):
             sentence = index.sentences[sid]
             pid = sentence.passage_id
@@ -234,8 +231,6 @@ class EvidenceReader:
                 math.log(1 + sentence.end - sentence.start),
                 position,
             )
-            typed_flags.append(typed)
-            missing_flags.append(bool(missing))
         for gap, of in (("dense_gap", "dense"), ("coverage_gap", "coverage")):
             values_of = rows[:, _COLUMN[of]]
             rows[:, _COLUMN[gap]] = values_of.max() - values_of
@@ -245,7 +240,7 @@ class EvidenceReader:
         rows[:, _COLUMN["question_terms"]] = math.log1p(len(question.terms))
         rows[:, _COLUMN["question_salient"]] = len(question.salient)
         rows[:, _COLUMN["follow_up"]] = follow_up
-        return Candidates(ids, rows, typed_flags, missing_flags)
+        return Candidates(ids, rows)
 
     # --- what depends on the index alone, cached -------------------------------------------
 

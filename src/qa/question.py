@@ -163,23 +163,29 @@ class NewValues:
 def new_values(sentence: str, asked: frozenset[str] = frozenset()) -> NewValues:
     """Numbers, dates and names of a sentence that the question (`asked`: its normalised
     words) did not give: "in 2010" does not answer "how many ... in 2010?"."""
-    written = _normalised_words(sentence)
-    new = [w for w, norm in written if norm not in asked]
-    first = written[0][0] if written else None
+    numbers, dates, names, reason = _values_in(sentence)
     return NewValues(
-        number=any(_DIGIT.search(w) or w.lower() in _NUMBER_WORDS for w in new),
-        date=any(_YEAR.fullmatch(w) or w.lower() in _MONTHS for w in new),
-        name=any(w[:1].isupper() for w in new if w != first),
-        reason=bool(_REASON_MARKERS.search(sentence)),
+        number=not numbers <= asked,
+        date=not dates <= asked,
+        name=not names <= asked,
+        reason=reason,
+    )
+
+
+@lru_cache(maxsize=1 << 14)  # the same corpus sentences are read for question after question
+def _values_in(sentence: str) -> tuple[frozenset[str], frozenset[str], frozenset[str], bool]:
+    """The normalised forms of a sentence's numbers, dates and names (capitalised words
+    other than its first), and whether it gives a reason."""
+    written = [(w, normalise(w)) for w in words(sentence)]
+    first = written[0][0] if written else None
+    return (
+        frozenset(n for w, n in written if _DIGIT.search(w) or w.lower() in _NUMBER_WORDS),
+        frozenset(n for w, n in written if _YEAR.fullmatch(w) or w.lower() in _MONTHS),
+        frozenset(n for w, n in written if w[:1].isupper() and w != first),
+        bool(_REASON_MARKERS.search(sentence)),
     )
 
 
 def has_type(sentence: str, answer_type: AnswerType, asked: frozenset[str] = frozenset()) -> bool:
     """Whether a sentence holds something of the expected type the question did not say."""
     return new_values(sentence, asked).has(answer_type)
-
-
-@lru_cache(maxsize=1 << 14)  # the same corpus sentences are read for question after question
-def _normalised_words(sentence: str) -> tuple[tuple[str, str], ...]:
-    """Each word of a sentence as written, with its normalised form."""
-    return tuple((w, normalise(w)) for w in words(sentence))

@@ -56,7 +56,14 @@ class AskRequest(BaseModel):
         description="Earlier turns, oldest first (at most 20).",
     )
     top_k: Annotated[int, BeforeValidator(_integral)] = Field(
-        5, ge=1, le=MAX_TOP_K, strict=True, description="Passages to read."
+        5,
+        ge=1,
+        le=MAX_TOP_K,
+        strict=True,
+        description=(
+            "Closest passages a declined answer lists (at most 3 are shown). The answer itself "
+            "reads the 5 best passages, the depth its fitted model was trained on."
+        ),
     )
 
 
