@@ -8,6 +8,7 @@ The source is named by the citation, not by words in front of the answer.
 from dataclasses import dataclass
 
 from qa.index import Index
+from qa.ingest import Passage
 from qa.retrieve import Hit
 
 DECLINE_TEXT = "The corpus doesn't say. The closest passages are listed below."
@@ -37,27 +38,13 @@ class Answer:
 
 def quote(index: Index, sentence_ids: list[int], scores: list[float], confidence: float) -> Answer:
     """An answer quoting these sentences, the one that answers best first."""
-    spans = _spans(index, sentence_ids, scores)
     citations = []
-    parts = []
-    for n, (first, last, score) in enumerate(spans, 1):
+    for n, (first, last, score) in enumerate(_spans(index, sentence_ids, scores), 1):
         head, tail = index.sentences[first], index.sentences[last]
         passage = index.passages[head.passage_id]
-        text = index.documents[head.doc_id].text[head.start : tail.end]
-        citations.append(
-            Citation(
-                n=n,
-                doc_id=head.doc_id,
-                title=index.documents[head.doc_id].title,
-                section=passage.section,
-                quote=text,
-                start=head.start,
-                end=tail.end,
-                score=round(score, 4),
-            )
-        )
-        parts.append(f"{text} [{n}]")
-    return Answer(" ".join(parts), True, round(confidence, 3), citations)
+        citations.append(_cite(index, n, passage, head.start, tail.end, score))
+    text = " ".join(f"{c.quote} [{c.n}]" for c in citations)
+    return Answer(text, True, round(confidence, 3), citations)
 
 
 def decline(index: Index, hits: list[Hit], confidence: float) -> Answer:
@@ -65,19 +52,23 @@ def decline(index: Index, hits: list[Hit], confidence: float) -> Answer:
     citations = []
     for n, hit in enumerate(hits, 1):
         passage = index.passages[hit.passage_id]
-        citations.append(
-            Citation(
-                n=n,
-                doc_id=passage.doc_id,
-                title=index.documents[passage.doc_id].title,
-                section=passage.section,
-                quote=index.passage_text(passage),
-                start=passage.start,
-                end=passage.end,
-                score=round(hit.score, 4),
-            )
-        )
+        citations.append(_cite(index, n, passage, passage.start, passage.end, hit.score))
     return Answer(DECLINE_TEXT, False, round(confidence, 3), citations)
+
+
+def _cite(index: Index, n: int, passage: Passage, start: int, end: int, score: float) -> Citation:
+    """Citation `n`: the text from `start` to `end` of the passage's document, verbatim."""
+    document = index.documents[passage.doc_id]
+    return Citation(
+        n=n,
+        doc_id=passage.doc_id,
+        title=document.title,
+        section=passage.section,
+        quote=document.text[start:end],
+        start=start,
+        end=end,
+        score=round(score, 4),
+    )
 
 
 def _spans(
