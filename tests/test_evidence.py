@@ -9,7 +9,7 @@ from qa.evidence import FEATURES, MORE_IS_BETTER, MORE_IS_WORSE
 def candidates_for(pipeline, question, history=()):
     reading = pipeline.read(question, history=history)
     hits = reading.hits[:5]
-    found = pipeline.answerer.candidates(
+    found = pipeline.answerer.evidence.candidates(
         reading.question, reading.vector, hits, follow_up=reading.follow_up, focus=reading.focus
     )
     return reading, found

@@ -41,19 +41,6 @@ class Answerer:
             self._model = default_model()
         return self._model
 
-    def candidates(
-        self,
-        question: Question,
-        question_vector: np.ndarray,
-        hits: list[Hit],
-        *,
-        follow_up: bool = False,
-        focus: frozenset[int] = frozenset(),
-    ) -> Candidates:
-        return self.evidence.candidates(
-            question, question_vector, hits, follow_up=follow_up, focus=focus
-        )
-
     def answer(
         self,
         question: Question,
@@ -67,7 +54,7 @@ class Answerer:
         """Answer from the sentences of the best passages of `hits` (as many as the model was
         fitted with), or decline and list the first `listed` passages."""
         read = hits[: self.model.policy.passages]
-        candidates = self.candidates(
+        candidates = self.evidence.candidates(
             question, question_vector, read, follow_up=follow_up, focus=focus
         )
         return self.decide(question, candidates, hits[:listed])
@@ -81,13 +68,31 @@ class Answerer:
         selection = self.model.select(candidates, list_question=is_list)
         if not selection.answered:
             return decline(self.index, closest, selection.confidence)
-        ids, scores, length = [], [], 0
-        for i in selection.chosen:
-            sentence = self.index.sentences[candidates.sentence_ids[i]]
-            size = sentence.end - sentence.start
-            if ids and not is_list and length + size > MAX_ANSWER_CHARS:
-                continue
-            ids.append(sentence.id)
-            scores.append(float(selection.probabilities[i]))
-            length += size
+        ids, scores = within_length(
+            self.index, candidates, selection.chosen, selection.probabilities, is_list=is_list
+        )
         return quote(self.index, ids, scores, selection.confidence)
+
+
+def within_length(
+    index: Index,
+    candidates: Candidates,
+    chosen: list[int],
+    probabilities: np.ndarray,
+    *,
+    is_list: bool,
+) -> tuple[list[int], list[float]]:
+    """Sentence ids and scores of the chosen candidates that fit in MAX_ANSWER_CHARS (the
+    first always does; a list question may run longer)."""
+    ids: list[int] = []
+    scores: list[float] = []
+    length = 0
+    for i in chosen:
+        sentence = index.sentences[candidates.sentence_ids[i]]
+        size = sentence.end - sentence.start
+        if ids and not is_list and length + size > MAX_ANSWER_CHARS:
+            continue
+        ids.append(sentence.id)
+        scores.append(float(probabilities[i]))
+        length += size
+    return ids, scores

@@ -55,6 +55,7 @@ _WEAKEST = (
 )
 _STRONGEST_COLUMNS = [FEATURES.index(n) for n in _STRONGEST]
 _WEAKEST_COLUMNS = [FEATURES.index(n) for n in _WEAKEST]
+LIST_SENTENCES = 3  # a list question may quote this many sentences
 # What the decider reads besides the best candidate's own evidence.
 DECISION_FEATURES: tuple[str, ...] = (
     "best",  # the ranker's probability for the best candidate
@@ -156,15 +157,18 @@ class AnswerModel:
     def select(self, candidates: Candidates, *, list_question: bool = False) -> Selection:
         """The sentences to quote and whether to answer with them."""
         p = self.probabilities(candidates)
-        order = np.argsort(-p, kind="stable")
-        limit = 3 if list_question else self.policy.max_sentences
-        best = float(p[order[0]])
-        chosen = [int(order[0])]
-        for i in order[1:limit]:
-            if p[i] >= self.policy.runner_up_ratio * best:
-                chosen.append(int(i))
+        limit = LIST_SENTENCES if list_question else self.policy.max_sentences
+        chosen = choose(p, self.policy.runner_up_ratio, limit)
         confidence = self.decider.probability(decision_features(candidates, p))
         return Selection(chosen, confidence, confidence >= self.policy.threshold, p)
+
+
+def choose(probabilities: np.ndarray, ratio: float, limit: int) -> list[int]:
+    """Candidate positions to quote, best first: the best, and up to `limit` in all whose
+    probability is at least `ratio` times the best's."""
+    order = np.argsort(-probabilities, kind="stable")
+    best = probabilities[order[0]]
+    return [int(order[0])] + [int(i) for i in order[1:limit] if probabilities[i] >= ratio * best]
 
 
 def decision_features(candidates: Candidates, probabilities: np.ndarray) -> np.ndarray:

@@ -53,7 +53,6 @@ class Reading:
     question: Question
     vector: np.ndarray
     hits: list[Hit]  # best first
-    top_k: int
     follow_up: bool
     focus: frozenset[int]  # passages the previous answer quoted
 
@@ -159,7 +158,7 @@ class Pipeline:
         # Ranking deeper than top_k costs nothing extra (BM25 scores every passage) and
         # lets evaluation measure recall and MRR on the very ranking used.
         hits = retrieve(self.index, vector, terms, max(top_k, RANKING_DEPTH), focus=focus)
-        return Reading(resolution.text, parsed, vector, hits, top_k, resolution.follow_up, focus)
+        return Reading(resolution.text, parsed, vector, hits, resolution.follow_up, focus)
 
     def ask(self, question: str, *, history: Sequence[Turn] = (), top_k: int = 5) -> AskResult:
         """Answer a question, with the earlier turns of the chat (oldest first)."""

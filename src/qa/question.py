@@ -184,8 +184,3 @@ def _values_in(sentence: str) -> tuple[frozenset[str], frozenset[str], frozenset
         frozenset(n for w, n in written if w[:1].isupper() and w != first),
         bool(_REASON_MARKERS.search(sentence)),
     )
-
-
-def has_type(sentence: str, answer_type: AnswerType, asked: frozenset[str] = frozenset()) -> bool:
-    """Whether a sentence holds something of the expected type the question did not say."""
-    return new_values(sentence, asked).has(answer_type)

@@ -23,11 +23,14 @@ import lightgbm
 import numpy as np
 
 from qa import __version__
+from qa.answer import within_length
 from qa.answer_model import (
     DECISION_FEATURES,
+    LIST_SENTENCES,
     MODEL_FORMAT,
     AnswerModel,
     Decider,
+    choose,
     decision_features,
 )
 from qa.config import Settings
@@ -39,7 +42,7 @@ from qa.followup import Turn
 from qa.pipeline import Pipeline
 from qa.question import AnswerType
 from qa.squad import GoldItem, read_squad, write_squad_corpus
-from qa.templates import MAX_ANSWER_CHARS, quote
+from qa.templates import quote
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +93,7 @@ class QuestionSet:
     path: Path  # the gold file (JSON Lines, or SQuAD v2 JSON)
     corpus: Path
     items: list[GoldItem]
+    source: str  # where it is described: its file name, or the listing that names it
 
 
 @dataclass(slots=True)
@@ -114,22 +118,37 @@ def question_sets(repo: Path, benchmarks: Path, work: Path) -> list[QuestionSet]
     squad_file = benchmarks / "squad2-dev-A.json"
     squad_corpus = work / "squad2-dev-A-corpus"
     squad_items = write_squad_corpus(read_squad(squad_file), squad_corpus)
-    gold = repo / "tests" / "gold"
     sets = [
-        QuestionSet("squad-A", squad_file, squad_corpus, squad_items),
+        QuestionSet("squad-A", squad_file, squad_corpus, squad_items, squad_file.name),
         _jsonl(
             "quac-dev", benchmarks / "quac-dev" / "gold.jsonl", benchmarks / "quac-dev" / "corpus"
         ),
         _jsonl("nq-dev", benchmarks / "nq-dev" / "gold.jsonl", benchmarks / "nq-dev" / "corpus"),
-        _jsonl("gold", gold / "defectors.jsonl", repo / "corpus"),
-        _jsonl("chat", gold / "chat-defectors.jsonl", repo / "corpus"),
-        _jsonl("chat-steam", gold / "chat-steam-engine.jsonl", gold / "corpora" / "steam-engine"),
     ]
-    return sets
+    return sets + project_sets(repo / "tests" / "gold" / "sets.json")
 
 
-def _jsonl(name: str, path: Path, corpus: Path) -> QuestionSet:
-    return QuestionSet(name, path, corpus, load_gold(path))
+def project_sets(listing: Path) -> list[QuestionSet]:
+    """The project's own gold sets, as `tests/gold/sets.json` lists them."""
+    try:
+        entries = json.loads(listing.read_text(encoding="utf-8"))["sets"]
+        return [
+            _jsonl(
+                e["name"],
+                listing.parent / e["file"],
+                listing.parent / e["corpus"],
+                "tests/gold/sets.json",
+            )
+            for e in entries
+        ]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise TrainingError(f"cannot read the gold sets listed in {listing}: {exc}") from exc
+
+
+def _jsonl(name: str, path: Path, corpus: Path, source: str | None = None) -> QuestionSet:
+    return QuestionSet(
+        name, path, corpus, load_gold(path), source or f"{path.parent.name}/{path.name}"
+    )
 
 
 def load_pipelines(
@@ -153,7 +172,7 @@ def collect(question_set: QuestionSet, pipeline: Pipeline) -> list[Example]:
         history = [Turn(t["question"], t.get("answer", "")) for t in item.history]
         reading = pipeline.read(item.question, history=history)
         hits = reading.hits[:CANDIDATE_PASSAGES]
-        candidates = pipeline.answerer.candidates(
+        candidates = pipeline.answerer.evidence.candidates(
             reading.question, reading.vector, hits, follow_up=reading.follow_up, focus=reading.focus
         )
         index = pipeline.index
@@ -246,26 +265,12 @@ def held_out_probabilities(
     return out
 
 
-def choose(probabilities: np.ndarray, ratio: float, *, list_question: bool) -> list[int]:
-    """Candidate positions to quote, best first, as AnswerModel.select chooses them."""
-    order = np.argsort(-probabilities, kind="stable")
-    limit = 3 if list_question else MAX_SENTENCES
-    best = probabilities[order[0]]
-    return [int(order[0])] + [int(i) for i in order[1:limit] if probabilities[i] >= ratio * best]
-
-
 def answer_text(example: Example, chosen: list[int], probabilities: np.ndarray) -> tuple[str, int]:
     """The answer the templates would write for these candidates, and its sentence count."""
     index = example.pipeline.index
-    ids, scores, length = [], [], 0
-    for i in chosen:
-        sentence = index.sentences[example.candidates.sentence_ids[i]]
-        size = sentence.end - sentence.start
-        if ids and not example.list_question and length + size > MAX_ANSWER_CHARS:
-            continue
-        ids.append(sentence.id)
-        scores.append(float(probabilities[i]))
-        length += size
+    ids, scores = within_length(
+        index, example.candidates, chosen, probabilities, is_list=example.list_question
+    )
     return quote(index, ids, scores, 1.0).answer, len(ids)
 
 
@@ -286,7 +291,7 @@ def outcomes(examples: list[Example], probabilities: list[np.ndarray], ratio: fl
     for i, (e, p) in enumerate(zip(examples, probabilities, strict=True)):
         if not len(e.candidates):
             continue
-        chosen = choose(p, ratio, list_question=e.list_question)
+        chosen = choose(p, ratio, LIST_SENTENCES if e.list_question else MAX_SENTENCES)
         text, count = answer_text(e, chosen, p)
         features[i] = decision_features(e.candidates, p)
         right[i] = e.item.answerable and contains_answer(text, e.item.answers)
@@ -408,7 +413,7 @@ def train(
         "objective": "mean over sets of overall accuracy, answers of 1.5 sentences or fewer",
         "data": {
             s.name: {
-                "file": _relative(s.path, repo),
+                "source": s.source,
                 "questions": len(s.items),
                 "sha256": _sha(s.path),
             }
@@ -427,13 +432,6 @@ def train(
 
 def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def _relative(path: Path, repo: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(repo.resolve()))
-    except ValueError:
-        return str(path)
 
 
 def _commit(repo: Path) -> str | None:
