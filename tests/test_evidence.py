@@ -80,3 +80,11 @@ def test_question_features_are_the_same_for_every_candidate(pipeline):
     for name in ("asks_date", "question_terms", "unknown_terms", "follow_up"):
         assert len(set(found.column(name).tolist())) == 1
     assert found.column("asks_date")[0] == 1
+
+
+def test_a_quantity_asked_in_a_unit_must_be_stated(pipeline):
+    _, found = candidates_for(pipeline, "How much money does the UK pay a North Korean refugee?")
+    row = row_of(pipeline, found, "the UK rejected 30 out of 40 asylum applications")
+    assert found.column("measure_missing")[row] == 1
+    _, found = candidates_for(pipeline, "How many North Koreans reside in Canada?")
+    assert found.column("measure_missing").max() == 0

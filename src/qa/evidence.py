@@ -15,6 +15,7 @@ from functools import cache, lru_cache
 import numpy as np
 
 from qa.index import Index
+from qa.measures import states
 from qa.question import AnswerType, Question, new_values
 from qa.retrieve import Hit
 from qa.text import content_terms
@@ -65,6 +66,7 @@ FEATURES: tuple[str, ...] = (
     "has_reason",  # a word of cause ("because", "due to" ...)
     "type_match",  # it holds what the question's form asks for (number, date, name ...)
     "figure_missing",  # the question asks for a number or date and it holds none
+    "measure_missing",  # the question asks for a quantity in a unit (money, speed ...), it has none
     "negated",  # a word of negation, absence or refusal
     "negation_match",  # the question is negated and so is it
     "negation_missing",  # the question is negated ("which ... did not ...") and it is not
@@ -91,7 +93,7 @@ MORE_IS_WORSE = frozenset(
     "passage_rank passage_gap dense_gap dense_rank coverage_gap rarest_missing "
     "rarest_missing_passage salient_missing salient_missing_passage name_missing "
     "name_missing_passage required_missing "
-    "figure_missing negation_missing".split()
+    "figure_missing measure_missing negation_missing".split()
 )
 # The columns from here on describe the question, the same for every candidate.
 _QUESTION_START = _COLUMN[f"asks_{_TYPES[0].value}"]
@@ -225,6 +227,7 @@ class EvidenceReader:
                 values.reason,
                 typed,
                 strict and not typed,
+                question.measure is not None and not states(text, question.measure),
                 negative,
                 negative and question_negated,
                 question_negated and not negative,

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
 
+from qa.measures import Measure, asked_measure
 from qa.text import content_terms, normalise, words
 
 # Whether the corpus writes a word as a name (`Vocabulary.is_name`).
@@ -95,6 +96,7 @@ class Question:
     asked: frozenset[str] = frozenset()  # normalised words as typed
     required: frozenset[str] = frozenset()  # names a follow-up typed: the answer must hold them
     capitalised: frozenset[str] = frozenset()  # the salient terms typed as names or numbers
+    measure: Measure | None = None  # the kind of quantity asked for in a unit ("how fast")
 
 
 def parse_question(
@@ -115,6 +117,7 @@ def parse_question(
         asked=frozenset(normalise(w) for w in words(typed)),
         required=salient_terms(as_asked, is_name) if as_asked is not None else frozenset(),
         capitalised=salient_terms(typed),
+        measure=asked_measure(text),
     )
 
 
