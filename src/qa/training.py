@@ -50,14 +50,13 @@ FOLDS = 5
 SEED = 13
 # The ranker's gradient-boosted trees: small leaves with many examples each, because a
 # question's candidates are alike and the sets are small; deterministic, for `make train`.
+# Every tree sees every row and column: with row and column sampling (0.8) the held-out
+# scores moved by up to 1.5 points from one seed to the next, and were no better on average.
 LIGHTGBM = {
     "objective": "binary",
     "learning_rate": 0.05,
     "num_leaves": 15,
     "min_child_samples": 40,
-    "subsample": 0.8,
-    "subsample_freq": 1,
-    "colsample_bytree": 0.8,
     "reg_lambda": 1.0,
     "deterministic": True,
     "force_row_wise": True,
@@ -72,7 +71,7 @@ RANKER_TREES = 300
 DECIDER_CS = (0.01, 0.03, 0.1, 0.3, 1.0)
 # Candidate settings the folds choose between: how close to the best sentence the second
 # must come to be quoted too, and the bar the decider's probability must reach.
-RUNNER_UP_RATIOS = (0.1, 0.2, 0.3, 0.5, 0.7, 1.01)
+RUNNER_UP_RATIOS = (0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.7, 1.01)
 THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.05, 0.951, 0.01))
 # A product limit, not a fitted value: answers quote 1.5 sentences or fewer on average.
 MAX_MEAN_SENTENCES = 1.5
