@@ -176,10 +176,18 @@ def test_a_trained_model_loads_and_answers(trained, tmp_path, embedder):
 def test_training_is_reproducible(trained, benchmarks, tmp_path, embedder):
     out, meta = trained
     again = train(
-        REPO, benchmarks, tmp_path / "work", tmp_path / "out", embedder, echo=lambda _: None
+        REPO,
+        benchmarks,
+        tmp_path / "work",
+        tmp_path / "out",
+        embedder,
+        echo=lambda _: None,
+        ranker_trees=TREES,
     )
+    assert again["ranker_trees"] == TREES
     assert again["policy"] == meta["policy"]
     assert again["held_out"] == meta["held_out"]
+    assert again["decider"] == meta["decider"]
     assert (tmp_path / "out" / "ranker.txt").read_text() == (out / "ranker.txt").read_text()
 
 

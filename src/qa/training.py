@@ -223,9 +223,7 @@ def fit_ranker(
     y = np.concatenate([e.labels for e, _ in rows])
     w = np.concatenate([np.full(len(e.candidates), wt) for e, wt in rows])
     params = {**LIGHTGBM, "monotone_constraints": MONOTONE}
-    return lightgbm.train(
-        params, lightgbm.Dataset(x, label=y.astype(float), weight=w), RANKER_TREES
-    )
+    return lightgbm.train(params, lightgbm.Dataset(x, label=y.astype(float), weight=w), trees)
 
 
 def fit_decider(x: np.ndarray, y: np.ndarray, w: np.ndarray, c: float) -> Decider:
