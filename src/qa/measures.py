@@ -10,6 +10,8 @@ import re
 from enum import StrEnum
 from functools import lru_cache
 
+from qa.text import any_of
+
 
 class Measure(StrEnum):
     MONEY = "money"
@@ -21,10 +23,6 @@ class Measure(StrEnum):
     POWER = "power"
     WEIGHT = "weight"
     AGE = "age"
-
-
-def _words(*alternatives: str) -> re.Pattern[str]:
-    return re.compile(r"\b(" + "|".join(alternatives) + r")\b", re.I)
 
 
 _MONEY_WORDS = (
@@ -45,10 +43,10 @@ _ASKS: list[tuple[Measure, re.Pattern[str]]] = [
     ),
     (
         Measure.PERCENT,
-        _words(r"what (percent|percentage|proportion|share|fraction)", "how many percent"),
+        any_of(r"what (percent|percentage|proportion|share|fraction)", "how many percent"),
     ),
-    (Measure.TEMPERATURE, _words("temperature", "how hot", "how cold")),
-    (Measure.SPEED, _words("speed", "how fast", "velocity")),
+    (Measure.TEMPERATURE, any_of("temperature", "how hot", "how cold")),
+    (Measure.SPEED, any_of("speed", "how fast", "velocity")),
     (
         Measure.DURATION,
         re.compile(
@@ -59,7 +57,7 @@ _ASKS: list[tuple[Measure, re.Pattern[str]]] = [
     ),
     (
         Measure.SIZE,
-        _words(
+        any_of(
             "how far",
             "how tall",
             "how high",
@@ -74,9 +72,9 @@ _ASKS: list[tuple[Measure, re.Pattern[str]]] = [
             "diameter",
         ),
     ),
-    (Measure.POWER, _words("horsepower", "how powerful", "power output", "wattage")),
-    (Measure.WEIGHT, _words("how heavy", "weigh", "weighs", "weighed", "weight", "mass of")),
-    (Measure.AGE, _words("how old", "what age", "at what age")),
+    (Measure.POWER, any_of("horsepower", "how powerful", "power output", "wattage")),
+    (Measure.WEIGHT, any_of("how heavy", "weigh", "weighs", "weighed", "weight", "mass of")),
+    (Measure.AGE, any_of("how old", "what age", "at what age")),
 ]
 
 _AMOUNT = (

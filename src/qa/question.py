@@ -7,7 +7,7 @@ from enum import StrEnum
 from functools import lru_cache
 
 from qa.measures import Measure, asked_measure
-from qa.text import content_terms, normalise, words
+from qa.text import any_of, content_terms, normalise, words
 
 # Whether the corpus writes a word as a name (`Vocabulary.is_name`).
 NameTest = Callable[[str], bool]
@@ -23,15 +23,11 @@ class AnswerType(StrEnum):
     OTHER = "other"
 
 
-def _words(*alternatives: str) -> re.Pattern[str]:
-    return re.compile(r"\b(" + "|".join(alternatives) + r")\b", re.I)
-
-
 # First match wins: "when" questions before "how many", "why" before "who".
 _TYPE_PATTERNS: list[tuple[AnswerType, re.Pattern[str]]] = [
     (
         AnswerType.DATE,
-        _words(
+        any_of(
             "when",
             "since when",
             r"(what|which) (year|date|month|day|decade|century)",
@@ -39,28 +35,28 @@ _TYPE_PATTERNS: list[tuple[AnswerType, re.Pattern[str]]] = [
     ),
     (
         AnswerType.NUMBER,
-        _words(
+        any_of(
             "how (many|much|old|long|far|large|big|often|high)",
             "what (percentage|percent|share|proportion|number|amount|fraction|portion|size)",
         ),
     ),
     (
         AnswerType.REASON,
-        _words(
+        any_of(
             "why",
             "for what reason",
             r"what (made|makes|caused|causes|led|leads|drove|drives|motivat\w*)",
             "what (is|was|are|were) the reasons?",
         ),
     ),
-    (AnswerType.PERSON, _words("who", "whom", "whose")),
+    (AnswerType.PERSON, any_of("who", "whom", "whose")),
     (
         AnswerType.PLACE,
-        _words("where", "which (country|countries|city|cities|place|places|region|town|state)"),
+        any_of("where", "which (country|countries|city|cities|place|places|region|town|state)"),
     ),
     (
         AnswerType.LIST,
-        _words(
+        any_of(
             r"(what|which) (are|were) (the )?\w+s",
             "(list|name) (the|all|some)",
             r"what \w+s (do|does|did|are|were)",

@@ -42,6 +42,11 @@ def _stemmer() -> Stemmer.Stemmer:
     return Stemmer.Stemmer("english")
 
 
+def any_of(*alternatives: str) -> re.Pattern[str]:
+    """A case-blind pattern for any of these phrases (regular expressions) as whole words."""
+    return re.compile(r"\b(" + "|".join(alternatives) + r")\b", re.I)
+
+
 def words(text: str) -> list[str]:
     """Words of `text` as written (numbers keep their inner commas and dots)."""
     return _WORD.findall(text)
