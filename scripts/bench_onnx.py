@@ -363,7 +363,7 @@ def cmd_eval(args: argparse.Namespace) -> dict[str, Any]:
         report = evaluate(
             pipeline,
             items,
-            lambda q, history: pipeline.ask(q, history=history),
+            lambda q, history, doc_ids: pipeline.ask(q, history=history, doc_ids=doc_ids),
             name=args.backend,
         )
     import qa

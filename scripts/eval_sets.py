@@ -2,8 +2,10 @@
 
 The sets are the shared development sets (SQuAD-A, quac-dev, nq-dev; skipped when
 ../shared/benchmarks is absent) and the project's own gold sets. Each corpus is indexed
-once into .cache/eval/ (rebuilt only when stale). `--json FILE` also writes every figure,
-so that a later run can be printed beside it with `--before FILE`.
+once into .cache/eval/ (rebuilt only when stale). quac-dev is asked twice: of the whole
+library, and each dialogue within its own document (`doc_ids`, as `qa eval --scoped`).
+`--json FILE` also writes every figure, so that a later run can be printed beside it with
+`--before FILE`.
 """
 
 import argparse
@@ -16,9 +18,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from qa.baselines import bm25_top_sentence, dense_top_sentence
 from qa.config import Settings
+from qa.conversation import Turn
 from qa.embed import load_embedder
 from qa.evaluate import evaluate, load_gold
-from qa.followup import Turn
 from qa.pipeline import AskResult, Pipeline
 from qa.squad import read_squad, write_squad_corpus
 
@@ -33,26 +35,28 @@ COLUMNS = (
 )
 
 
-def sets(benchmarks: Path, work: Path) -> list[tuple[str, Path, list]]:
-    """(name, corpus, items) of every set that is present."""
+def sets(benchmarks: Path, work: Path) -> list[tuple[str, Path, list, bool]]:
+    """(name, corpus, items, scoped) of every set that is present."""
     gold = REPO / "tests" / "gold"
     found = [
-        ("gold (seed, clean)", REPO / "corpus", load_gold(gold / "defectors.jsonl")),
-        ("chat (seed, chat-box)", REPO / "corpus", load_gold(gold / "chat-defectors.jsonl")),
+        ("gold (seed, clean)", REPO / "corpus", load_gold(gold / "defectors.jsonl"), False),
+        ("chat (seed, chat-box)", REPO / "corpus", load_gold(gold / "chat-defectors.jsonl"), False),
         (
             "chat-steam-engine",
             gold / "corpora" / "steam-engine",
             load_gold(gold / "chat-steam-engine.jsonl"),
+            False,
         ),
     ]
     if benchmarks.is_dir():
         squad = benchmarks / "squad2-dev-A.json"
         corpus = work / "squad2-dev-A-corpus"
-        found.append(("SQuAD-A", corpus, write_squad_corpus(read_squad(squad), corpus)))
-        for name in ("quac-dev", "nq-dev"):
-            found.append(
-                (name, benchmarks / name / "corpus", load_gold(benchmarks / name / "gold.jsonl"))
-            )
+        found.append(("SQuAD-A", corpus, write_squad_corpus(read_squad(squad), corpus), False))
+        quac = load_gold(benchmarks / "quac-dev" / "gold.jsonl")
+        found.append(("quac-dev", benchmarks / "quac-dev" / "corpus", quac, False))
+        found.append(("quac-dev scoped", benchmarks / "quac-dev" / "corpus", quac, True))
+        nq = load_gold(benchmarks / "nq-dev" / "gold.jsonl")
+        found.append(("nq-dev", benchmarks / "nq-dev" / "corpus", nq, False))
     return found
 
 
@@ -66,20 +70,26 @@ def main() -> None:
     embedder = load_embedder(0)  # no question cache: every question is timed in full
     before = json.loads(args.before.read_text()) if args.before else {}
     results: dict[str, dict[str, dict[str, float]]] = {}
-    for name, corpus, items in sets(args.benchmarks, args.work):
-        slug = "".join(c if c.isalnum() else "-" for c in name)
+    for name, corpus, items, scoped in sets(args.benchmarks, args.work):
+        slug = "".join(c if c.isalnum() else "-" for c in name.removesuffix(" scoped"))
         settings = Settings(corpus=corpus, index=args.work / slug)
         pipeline = Pipeline.load_or_build(settings, embedder=embedder)
 
-        def ask(question: str, history: list[Turn], pipeline: Pipeline = pipeline) -> AskResult:
-            return pipeline.ask(question, history=history)
+        def ask(
+            question: str,
+            history: list[Turn],
+            doc_ids: list[str] | None,
+            pipeline: Pipeline = pipeline,
+        ) -> AskResult:
+            return pipeline.ask(question, history=history, doc_ids=doc_ids)
 
-        results[name] = {"qa": evaluate(pipeline, items, ask, name="qa").metrics}
+        results[name] = {"qa": evaluate(pipeline, items, ask, name="qa", scoped=scoped).metrics}
         for system, baseline in (
             ("bm25-top-sentence", bm25_top_sentence(pipeline)),
             ("dense-top-sentence", dense_top_sentence(pipeline)),
         ):
-            results[name][system] = evaluate(pipeline, items, baseline.ask, name=system).metrics
+            report = evaluate(pipeline, items, baseline.ask, name=system, scoped=scoped)
+            results[name][system] = report.metrics
         print(f"{name}: {len(items)} questions", file=sys.stderr)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")

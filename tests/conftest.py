@@ -5,6 +5,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -58,8 +59,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def base_url(settings: Settings, pipeline: Pipeline) -> Iterator[str]:
+@contextmanager
+def served(settings: Settings, pipeline: Pipeline) -> Iterator[str]:
     """The real app under uvicorn in a thread, on a free 127.0.0.1 port."""
     port = free_port()
     config = uvicorn.Config(
@@ -72,9 +73,17 @@ def base_url(settings: Settings, pipeline: Pipeline) -> Iterator[str]:
     while not server.started:
         assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def base_url(settings: Settings, pipeline: Pipeline) -> Iterator[str]:
+    with served(settings, pipeline) as url:
+        yield url
 
 
 def write_corpus(folder: Path, files: dict[str, str]) -> Path:
@@ -85,3 +94,41 @@ def write_corpus(folder: Path, files: dict[str, str]) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
     return folder
+
+
+STEAM_DOC = "steam-engine.txt"
+
+
+@pytest.fixture(scope="session")
+def library_settings(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Settings:
+    """A library of two documents on unrelated topics (the repo's corpus and the steam
+    engine article of the project's gold sets), built once, for asking within one."""
+    corpus = write_corpus(
+        tmp_path_factory.mktemp("library"),
+        {
+            CORPUS_DOC: (CORPUS / CORPUS_DOC).read_text(encoding="utf-8"),
+            STEAM_DOC: (REPO / "tests/gold/corpora/steam-engine" / STEAM_DOC).read_text(
+                encoding="utf-8"
+            ),
+        },
+    )
+    settings = Settings(corpus=corpus, index=tmp_path_factory.mktemp("library-index"))
+    build(settings, embedder=embedder)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def library(library_settings: Settings, embedder: Embedder) -> Pipeline:
+    return Pipeline.load(library_settings, embedder=embedder)
+
+
+@pytest.fixture(scope="session")
+def library_client(library_settings: Settings, library: Pipeline) -> Iterator[TestClient]:
+    with TestClient(create_app(library_settings, pipeline=library)) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def library_url(library_settings: Settings, library: Pipeline) -> Iterator[str]:
+    with served(library_settings, library) as url:
+        yield url

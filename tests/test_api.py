@@ -171,3 +171,77 @@ def test_openapi_documents_the_limits(client):
     assert ask_request["top_k"]["maximum"] == 20
     assert ask_request["history"]["maxItems"] == 20
     assert client.get("/docs").status_code == 200
+
+
+# --- asking within documents (doc_ids) ---------------------------------------------------------
+
+STEAM_QUESTION = "Who invented the atmospheric engine?"
+
+
+def test_doc_ids_keep_answer_and_citations_within_those_documents(library_client):
+    from conftest import STEAM_DOC
+
+    within = ask(library_client, question=STEAM_QUESTION, doc_ids=[STEAM_DOC]).json()
+    assert within["answered"] is True
+    assert "Newcomen" in within["answer"]
+    assert {c["doc_id"] for c in within["citations"]} == {STEAM_DOC}
+    elsewhere = ask(library_client, question=STEAM_QUESTION, doc_ids=[CORPUS_DOC]).json()
+    assert elsewhere["answered"] is False
+    assert elsewhere["citations"]
+    assert {c["doc_id"] for c in elsewhere["citations"]} == {CORPUS_DOC}
+
+
+def test_absent_null_or_empty_doc_ids_ask_the_whole_library(library_client):
+    answers = [
+        ask(library_client, question=STEAM_QUESTION, **extra).json()
+        for extra in ({}, {"doc_ids": None}, {"doc_ids": []})
+    ]
+    assert all(a["answered"] and "Newcomen" in a["answer"] for a in answers)
+    assert len({a["answer"] for a in answers}) == 1
+
+
+def test_unknown_doc_id_gets_422_naming_it(library_client):
+    response = ask(library_client, question=STEAM_QUESTION, doc_ids=[CORPUS_DOC, "no-such.txt"])
+    assert response.status_code == 422
+    detail = response.json()["detail"]
+    assert detail[0]["loc"] == ["body", "doc_ids"]
+    assert "'no-such.txt'" in detail[0]["msg"]
+    assert CORPUS_DOC not in detail[0]["msg"]
+
+
+@pytest.mark.parametrize("doc_ids", [[1], "one.txt", [None]])
+def test_doc_ids_of_the_wrong_type_get_422(library_client, doc_ids):
+    response = ask(library_client, question=STEAM_QUESTION, doc_ids=doc_ids)
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"][:2] == ["body", "doc_ids"]
+
+
+def test_search_within_documents_repeated_or_comma_separated(library_client):
+    from conftest import STEAM_DOC
+
+    def docs(params):
+        response = library_client.get("/api/search", params=params)
+        assert response.status_code == 200, response.text
+        return [r["doc_id"] for r in response.json()["results"]]
+
+    query = [("q", "engine pressure cylinder"), ("k", "100")]
+    assert set(docs([*query, ("doc_ids", CORPUS_DOC)])) == {CORPUS_DOC}
+    both = set(docs(query))
+    assert both == {CORPUS_DOC, STEAM_DOC}
+    assert set(docs([*query, ("doc_ids", CORPUS_DOC), ("doc_ids", STEAM_DOC)])) == both
+    assert set(docs([*query, ("doc_ids", f"{CORPUS_DOC},{STEAM_DOC}")])) == both
+
+
+def test_search_with_an_unknown_doc_id_gets_422(library_client):
+    response = library_client.get("/api/search", params={"q": "engine", "doc_ids": "zzz.txt"})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["query", "doc_ids"]
+    assert "'zzz.txt'" in response.json()["detail"][0]["msg"]
+
+
+def test_openapi_documents_doc_ids(client):
+    schema = client.get("/openapi.json").json()
+    field = schema["components"]["schemas"]["AskRequest"]["properties"]["doc_ids"]
+    assert "422" in field["description"]
+    search = schema["paths"]["/api/search"]["get"]["parameters"]
+    assert any(p["name"] == "doc_ids" and "comma" in p["description"] for p in search)

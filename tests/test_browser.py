@@ -202,3 +202,54 @@ def test_no_console_errors_on_chat_and_source(page):
     expect(page.locator("mark#cited")).to_be_visible()
     page.wait_for_load_state("load")
     assert errors == []
+
+
+def test_asking_about_one_document_from_its_source_view(browser, library_url):
+    from conftest import CORPUS_DOC, STEAM_DOC
+
+    page = new_page(browser, library_url)
+    try:
+        page.goto(f"/documents/{STEAM_DOC}")
+        page.click("#ask-document")
+        expect(page.locator("#scope")).to_contain_text("Steam engine")
+        expect(page.locator("#scope cite")).to_have_count(1)
+        turn = ask(page, "Who invented the atmospheric engine?", 1)
+        expect(turn.locator(".answer .text")).to_contain_text("Newcomen")
+        titles = turn.locator(".doc-title")
+        expect(titles.first).to_be_visible()
+        assert set(titles.all_inner_texts()) == {"Steam engine"}
+        # Within the defectors article, the same question is declined.
+        page.goto(f"/?doc_ids={CORPUS_DOC}")
+        turn = ask(page, "Who invented the atmospheric engine?", 1)
+        expect(turn).to_have_class(re.compile(r"\bdeclined\b"))
+        screenshot(page, "chat-scoped.png")
+        page.click("#clear-scope")
+        expect(page.locator("#scope")).to_have_count(0)
+        turn = ask(page, "Who invented the atmospheric engine?", 1)
+        expect(turn.locator(".answer .text")).to_contain_text("Newcomen")
+    finally:
+        page.context.close()
+
+
+def test_asking_about_one_document_without_javascript(browser, library_url):
+    from conftest import STEAM_DOC
+
+    page = new_page(browser, library_url, java_script_enabled=False)
+    try:
+        page.goto(f"/documents/{STEAM_DOC}")
+        page.click("#ask-document")
+        expect(page.locator("#scope")).to_contain_text("Steam engine")
+        page.fill("#question", "Who invented the atmospheric engine?")
+        page.click("#ask-button")
+        first = page.locator("article.turn#t1")
+        expect(first.locator(".answer .text")).to_contain_text("Newcomen")
+        # The scope holds for the next turn too, and is still shown.
+        page.fill("#question", "What did James Watt improve?")
+        page.click("#ask-button")
+        expect(page.locator("article.turn#t2")).to_be_visible()
+        expect(page.locator("#scope")).to_contain_text("Steam engine")
+        expect(page.locator("article.turn .doc-title").first).to_have_text("Steam engine")
+        page.click("#clear-scope")
+        expect(page.locator("#scope")).to_have_count(0)
+    finally:
+        page.context.close()

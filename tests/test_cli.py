@@ -126,3 +126,17 @@ def test_damaged_index_is_reported_in_one_line(lakes, monkeypatch, capsys):
     assert err.startswith("error: index file sentences.npy is missing or damaged")
     assert len(err.strip().splitlines()) == 1
     assert out == ""
+
+
+def test_ask_within_a_document(monkeypatch, capsys, library_settings):
+    from conftest import CORPUS_DOC, STEAM_DOC
+
+    base = ["ask", "Who invented the atmospheric engine?", "--index",
+            str(library_settings.index), "--corpus", str(library_settings.corpus)]  # fmt: skip
+    code, out, _ = run(monkeypatch, capsys, *base, "--doc", STEAM_DOC)
+    assert code == 0 and "Newcomen" in out.splitlines()[0]
+    code, out, _ = run(monkeypatch, capsys, *base, "--doc", CORPUS_DOC)
+    assert code == 0 and out.startswith("The corpus doesn't say.")
+    assert f"({CORPUS_DOC}:" in out and f"({STEAM_DOC}:" not in out
+    code, _, err = run(monkeypatch, capsys, *base, "--doc", "zzz.txt")
+    assert code != 0 and err.strip() == "error: no document 'zzz.txt' in the corpus"

@@ -34,8 +34,8 @@ def gold():
 
 @pytest.fixture(scope="module")
 def report(pipeline, gold):
-    def ask(question, history):
-        return pipeline.ask(question, history=history)
+    def ask(question, history, doc_ids):
+        return pipeline.ask(question, history=history, doc_ids=doc_ids)
 
     return evaluate(pipeline, gold, ask, name="qa")
 
@@ -211,8 +211,11 @@ def gate(metrics, name):
             assert metrics[key] >= bound, (name, key, metrics)
 
 
-def scored(pipeline, items):
-    return evaluate(pipeline, items, lambda q, h: pipeline.ask(q, history=h), name="qa").metrics
+def scored(pipeline, items, *, scoped=False):
+    def ask(question, history, doc_ids):
+        return pipeline.ask(question, history=history, doc_ids=doc_ids)
+
+    return evaluate(pipeline, items, ask, name="qa", scoped=scoped).metrics
 
 
 def pipeline_over(corpus, tmp_path, embedder):
@@ -295,3 +298,46 @@ def test_eval_checks_an_index_against_the_corpus_it_was_built_from(
     code, _, err = run(monkeypatch, capsys, "eval", str(gold), "--index", str(settings.index))
     assert code == 0
     assert "stale" in err and "1 modified" in err
+
+
+def test_eval_scoped_asks_each_item_within_its_doc(monkeypatch, capsys, tmp_path, library_settings):
+    from conftest import CORPUS_DOC, STEAM_DOC
+
+    question = "Who invented the atmospheric engine?"
+    items = [
+        {"id": "in-its-doc", "question": question, "answers": ["Newcomen"], "answerable": True,
+         "doc": STEAM_DOC},
+        {"id": "not-in-this-doc", "question": question, "answers": [], "answerable": False,
+         "doc": CORPUS_DOC},
+    ]  # fmt: skip
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text("".join(json.dumps(i) + "\n" for i in items))
+    args = ["eval", str(gold), "--index", str(library_settings.index), "--corpus",
+            str(library_settings.corpus), "--json", "--compare"]  # fmt: skip
+    code, out, _ = run(monkeypatch, capsys, *args)
+    assert code == 0
+    whole = json.loads(out)
+    code, out, _ = run(monkeypatch, capsys, *args, "--scoped")
+    assert code == 0
+    scoped = json.loads(out)
+    assert whole["answer_accuracy"] == scoped["answer_accuracy"] == 1.0
+    assert whole["abstention_accuracy"] == 0.0  # the library answers it from the other document
+    assert scoped["abstention_accuracy"] == 1.0
+    # The baselines always answer, but within the item's document when scoped.
+    assert scoped["baselines"]["bm25-top-sentence"]["recall@1"] == 1.0
+    rows = {r["id"]: r for r in scoped["items"]}
+    assert "Newcomen" in rows["in-its-doc"]["answer"]
+
+
+def test_eval_scoped_names_gold_documents_missing_from_the_index(
+    monkeypatch, capsys, tmp_path, library_settings
+):
+    gold = tmp_path / "gold.jsonl"
+    item = {"id": "x", "question": "Who?", "answers": ["a"], "answerable": True, "doc": "gone.txt"}
+    gold.write_text(json.dumps(item) + "\n")
+    code, _, err = run(
+        monkeypatch, capsys, "eval", str(gold), "--index", str(library_settings.index),
+        "--corpus", str(library_settings.corpus), "--scoped",
+    )  # fmt: skip
+    assert code != 0
+    assert err.strip().splitlines() == ["error: 1 gold documents are not in the index: gone.txt"]

@@ -10,9 +10,9 @@ import pytest
 
 from conftest import CORPUS, REPO
 from qa.config import Settings
+from qa.conversation import Turn
 from qa.embed import Embedder, load_model
 from qa.evaluate import load_gold
-from qa.followup import Turn
 from qa.onnx_model import (
     ExportError,
     OnnxModel,

@@ -149,3 +149,51 @@ def test_corpus_text_with_markup_is_shown_as_text(tmp_path, embedder):
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
         assert "<script>alert" not in html
         assert "Evil &lt;b&gt;Title&lt;/b&gt;" in client.get("/").text
+
+
+# --- asking within one document ---------------------------------------------------------------
+
+
+def test_source_view_offers_asking_about_the_document(library_client):
+    from conftest import STEAM_DOC
+
+    html = library_client.get(f"/documents/{STEAM_DOC}").text
+    link = re.search(r'<a class="button" id="ask-document" href="([^"]+)"', html)
+    assert link and unescape(link.group(1)) == f"/?doc_ids={STEAM_DOC}"
+
+
+def test_scoped_chat_page_shows_the_scope_and_a_way_out(library_client):
+    from conftest import STEAM_DOC
+
+    html = library_client.get("/", params={"doc_ids": STEAM_DOC}).text
+    scope = re.search(r'<p class="scope" id="scope">(.*?)</p>', html, re.S)
+    assert scope and "Steam engine" in scope.group(1)
+    assert "Destinations of North Korean Defectors" not in scope.group(1)
+    assert '<a href="/" id="clear-scope">' in scope.group(1)
+    # Every form asks within it; the examples come from its headings.
+    assert html.count(f'name="doc_ids" value="{STEAM_DOC}"') == html.count("<form")
+    assert re.search(r'id="new-chat" href="/\?doc_ids=steam-engine.txt"', html)
+
+
+def test_scoped_chat_without_javascript_answers_from_the_document_only(library_client):
+    from conftest import STEAM_DOC
+
+    question = "Who invented the atmospheric engine?"
+    html = library_client.post("/", data={"question": question, "doc_ids": STEAM_DOC}).text
+    assert "Newcomen" in html
+    assert set(re.findall(r'class="doc-title">([^<]*)<', html)) == {"Steam engine"}
+    html = library_client.post("/", data={"question": question, "doc_ids": CORPUS_DOC}).text
+    assert "The corpus doesn't say." in html
+    assert html.count(f'name="doc_ids" value="{CORPUS_DOC}"') >= 1
+
+
+def test_unscoped_chat_page_has_no_scope(library_client):
+    html = library_client.get("/").text
+    assert 'id="scope"' not in html and 'name="doc_ids"' not in html
+
+
+def test_unknown_document_in_the_scope_is_named_and_the_whole_corpus_asked(library_client):
+    response = library_client.get("/", params={"doc_ids": "zzz.txt"})
+    assert response.status_code == 422
+    assert "zzz.txt" in unescape(response.text) and "whole corpus" in response.text
+    assert 'name="doc_ids"' not in response.text

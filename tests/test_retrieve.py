@@ -44,3 +44,28 @@ def test_rare_word_the_model_does_not_know_is_found_by_bm25(pipeline):
 def test_k_larger_than_the_corpus_returns_every_passage(pipeline):
     hits, _ = pipeline.search("refugees", k=20)
     assert len(hits) == min(20, len(pipeline.index.passages))
+
+
+def test_retrieval_within_passages_ranks_only_those(pipeline):
+    import numpy as np
+
+    question = "How many North Koreans reside in Canada?"
+    vector = pipeline.embedder.encode_one(question)
+    best = retrieve(pipeline.index, vector, content_terms(question), 3)
+    others = np.asarray(
+        [p.id for p in pipeline.index.passages if p.id != best[0].passage_id], dtype=np.int64
+    )
+    hits = retrieve(pipeline.index, vector, content_terms(question), 5, within=others[:4])
+    assert sorted(h.passage_id for h in hits) == others[:4].tolist()
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def test_a_question_of_other_documents_is_answered_only_from_the_scope(library):
+    from conftest import CORPUS_DOC, STEAM_DOC
+
+    question = "Who invented the atmospheric engine?"
+    hits, _ = library.search(question, k=100, doc_ids=[CORPUS_DOC])
+    assert hits and {h.doc_id for h in hits} == {CORPUS_DOC}
+    assert len(hits) == sum(p.doc_id == CORPUS_DOC for p in library.index.passages)
+    assert not library.ask(question, doc_ids=[CORPUS_DOC]).answer.answered
+    assert library.ask(question, doc_ids=[STEAM_DOC, STEAM_DOC]).answer.answered

@@ -149,3 +149,15 @@ def test_one_query_row_is_searched_as_a_batch_of_one(indexes, data):
     scores, ids = search(indexes["flat"], queries[0], K)
     assert scores.shape == ids.shape == (1, K)
     assert np.isclose(scores[0, 0], float(indexes["flat"].reconstruct(int(ids[0, 0])) @ queries[0]))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_search_within_rows_finds_exactly_the_best_of_those_rows(indexes, data, kind):
+    vectors, queries = data
+    rng = np.random.default_rng(7)
+    rows = np.sort(rng.choice(len(vectors), size=25, replace=False))
+    _scores, ids = search(indexes[kind], queries[:3], K, within=rows)
+    for q in range(3):
+        exact = rows[np.argsort(-(vectors[rows] @ queries[q]), kind="stable")][:K]
+        assert set(ids[q].tolist()) <= set(rows.tolist())
+        assert ids[q].tolist() == exact.tolist()

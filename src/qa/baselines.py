@@ -11,7 +11,7 @@ import bm25s
 import numpy as np
 
 from qa.answer import Answer, Citation
-from qa.followup import Turn, resolve_turn
+from qa.conversation import Turn, resolve_turn
 from qa.pipeline import AskResult, Pipeline
 from qa.text import content_terms
 
@@ -25,10 +25,13 @@ class TopSentence:
         self.pipeline = pipeline
         self.scorer = scorer
 
-    def ask(self, question: str, history: list[Turn]) -> AskResult:
+    def ask(
+        self, question: str, history: list[Turn], doc_ids: list[str] | None = None
+    ) -> AskResult:
+        """The best sentence, of the documents `doc_ids` only if given."""
         started = time.perf_counter()
         resolved = resolve_turn(question.strip(), history).text
-        scores = self.scorer(resolved)
+        scores = self.scores(resolved, doc_ids)
         best = int(np.argmax(scores))
         index = self.pipeline.index
         sentence = index.sentences[best]
@@ -45,14 +48,27 @@ class TopSentence:
         )
         answer = Answer(f"{quote} [1]", True, 1.0, [citation])
         took = (time.perf_counter() - started) * 1000
-        return AskResult(question, resolved, answer, round(took, 2), self.rank_passages(resolved))
+        ranked = self.rank_passages(scores, doc_ids)
+        return AskResult(question, resolved, answer, round(took, 2), ranked)
 
-    def rank_passages(self, question: str) -> list[int]:
-        """Passages in the order of their best sentence."""
-        order = np.argsort(-self.scorer(question), kind="stable")
+    def scores(self, question: str, doc_ids: list[str] | None) -> np.ndarray:
+        """Every sentence's score; -inf outside the documents `doc_ids`, if given."""
+        scores = np.asarray(self.scorer(question), dtype=np.float64)
+        if doc_ids:
+            keep = set(doc_ids)
+            outside = [s.doc_id not in keep for s in self.pipeline.index.sentences]
+            scores[np.asarray(outside)] = -np.inf
+        return scores
+
+    def rank_passages(self, scores: np.ndarray, doc_ids: list[str] | None) -> list[int]:
+        """Passages (of the documents `doc_ids`, if given) in the order of their best sentence."""
+        index = self.pipeline.index
+        order = np.argsort(-scores, kind="stable")
         seen: dict[int, None] = {}
         for sid in order.tolist():
-            seen.setdefault(self.pipeline.index.sentences[sid].passage_id, None)
+            sentence = index.sentences[sid]
+            if not doc_ids or sentence.doc_id in doc_ids:
+                seen.setdefault(sentence.passage_id, None)
         return list(seen)
 
 

@@ -14,7 +14,7 @@ from qa.config import Settings
 from qa.errors import QAError
 
 if TYPE_CHECKING:
-    from qa.followup import Turn
+    from qa.conversation import Turn
     from qa.pipeline import AskResult, Pipeline
 
 _STARTED = time.perf_counter()  # when this module was imported: close to process start
@@ -59,6 +59,10 @@ def ask_cmd(
     top_k: Annotated[
         int, typer.Option("--top-k", min=1, max=20, help="Closest passages a decline lists.")
     ] = 5,
+    doc: Annotated[
+        list[str] | None,
+        typer.Option("--doc", help="Answer from this document only (doc_id; repeatable)."),
+    ] = None,
 ) -> None:
     """Answer a question with numbered citations."""
     from qa.api.schemas import MAX_QUESTION_CHARS, AskResponse
@@ -70,7 +74,7 @@ def ask_cmd(
     settings = _settings(corpus, index)
     pipeline = Pipeline.load(settings)
     _warn_if_stale(pipeline, settings, corpus, hint="; run `qa index`")
-    result = pipeline.ask(question, top_k=top_k)
+    result = pipeline.ask(question, top_k=top_k, doc_ids=doc)
     if as_json:
         typer.echo(AskResponse.from_result(result).model_dump_json(indent=2))
         return
@@ -138,6 +142,9 @@ def eval_cmd(
         typer.Option("--compare", help="Also score the BM25 and dense top-sentence baselines."),
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    scoped: Annotated[
+        bool, typer.Option("--scoped", help="Ask each item within its `doc` (doc_ids).")
+    ] = False,
 ) -> None:
     """Score the pipeline on a gold set: answers, citations, abstention, retrieval, latency."""
     import tempfile
@@ -170,16 +177,16 @@ def eval_cmd(
             _warn_if_stale(pipeline, settings, corpus)
         items = sample(items, limit, seed)
 
-        def ask(question: str, history: "list[Turn]") -> "AskResult":
-            return pipeline.ask(question, history=history)
+        def ask(question: str, history: "list[Turn]", doc_ids: list[str] | None) -> "AskResult":
+            return pipeline.ask(question, history=history, doc_ids=doc_ids)
 
-        reports = [evaluate(pipeline, items, ask, name="qa")]
+        reports = [evaluate(pipeline, items, ask, name="qa", scoped=scoped)]
         if compare:
             for name, baseline in (
                 ("bm25-top-sentence", bm25_top_sentence(pipeline)),
                 ("dense-top-sentence", dense_top_sentence(pipeline)),
             ):
-                reports.append(evaluate(pipeline, items, baseline.ask, name=name))
+                reports.append(evaluate(pipeline, items, baseline.ask, name=name, scoped=scoped))
     if as_json:
         out = reports[0].to_json()
         if compare:

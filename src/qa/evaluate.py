@@ -15,14 +15,14 @@ from typing import Any
 import ir_measures
 from ir_measures import RR, Success
 
+from qa.conversation import Turn
 from qa.errors import QAError
-from qa.followup import Turn
 from qa.pipeline import AskResult, Pipeline
 from qa.squad import GoldItem
 
-# A system answers a question given the earlier turns of the chat; its AskResult lists
-# the passages it retrieved, best first.
-System = Callable[[str, list[Turn]], AskResult]
+# A system answers a question given the earlier turns of the chat, from the documents
+# named (None: the whole corpus); its AskResult lists the passages it retrieved, best first.
+System = Callable[[str, list[Turn], list[str] | None], AskResult]
 
 
 class GoldError(QAError):
@@ -135,14 +135,21 @@ def evaluate(
     system: System,
     *,
     name: str,
+    scoped: bool = False,
 ) -> Report:
-    """Ask every item, then score answers, citations, abstention, retrieval and latency."""
+    """Ask every item, then score answers, citations, abstention, retrieval and latency.
+    `scoped` asks each item within its `doc` (items without one, of the whole corpus)."""
+    if scoped:
+        unknown = sorted({i.doc for i in items if i.doc and i.doc not in pipeline.index.documents})
+        if unknown:
+            shown = ", ".join(unknown[:3]) + (" …" if len(unknown) > 3 else "")
+            raise GoldError(f"{len(unknown)} gold documents are not in the index: {shown}")
     passage_texts = [normalise(pipeline.index.passage_text(p)) for p in pipeline.index.passages]
     results = []
     qrels, run = [], []
     for item in items:
         history = [Turn(t["question"], t.get("answer", "")) for t in item.history]
-        result = system(item.question, history)
+        result = system(item.question, history, [item.doc] if scoped and item.doc else None)
         answer = result.answer
         correct = (
             answer.answered and contains_answer(answer.answer, item.answers)

@@ -1,7 +1,6 @@
 """The one place where the stages meet: question → retrieve → answer, with citations."""
 
 import logging
-import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -14,9 +13,9 @@ from qa.answer import Answer, Answerer
 from qa.answer_model import AnswerModel
 from qa.clean import Cleaner
 from qa.config import Settings
+from qa.conversation import QuoteFinder, Quotes, Turn, resolve_turn
 from qa.embed import Embedder, load_embedder
 from qa.errors import DocumentNotFoundError, IndexCorruptError, IndexMissingError
-from qa.followup import Turn, resolve_turn
 from qa.index import BuildReport, Index, build_index, load_index, stale_reasons
 from qa.ingest import Document
 from qa.question import Question, parse_question
@@ -27,11 +26,6 @@ from qa.text import content_terms
 log = logging.getLogger(__name__)
 
 RANKING_DEPTH = 20
-_MARKER = re.compile(r"\s*\[\d+\]\s*")
-
-
-def _all(text: str, sub: str) -> list[int]:
-    return [m.start() for m in re.finditer(re.escape(sub), text)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +48,8 @@ class Reading:
     vector: np.ndarray
     hits: list[Hit]  # best first
     follow_up: bool
-    focus: frozenset[int]  # passages the previous answer quoted
+    focus: frozenset[int]  # passages the previous answer quoted, for a follow-up
+    quotes: Quotes  # sentences the earlier answers quoted
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,15 +71,30 @@ class Pipeline:
         self.embedder = embedder
         self.answerer = Answerer(index, model)
         self.cleaner = Cleaner(index.vocabulary)
-        self._sentence_ids = {index.sentence_text(s): s.id for s in index.sentences}
 
     @cached_property
-    def _flat_sentences(self) -> list[tuple[int, str]]:
-        """(passage id, sentence with white space collapsed), made once, for cited_passages."""
-        return [
-            (s.passage_id, " ".join(self.index.sentence_text(s).split()))
-            for s in self.index.sentences
-        ]
+    def quote_finder(self) -> QuoteFinder:
+        return QuoteFinder(self.index)
+
+    @cached_property
+    def _passages_of(self) -> dict[str, list[int]]:
+        passages: dict[str, list[int]] = {doc_id: [] for doc_id in self.index.documents}
+        for passage in self.index.passages:
+            passages[passage.doc_id].append(passage.id)
+        return passages
+
+    def scope(self, doc_ids: Sequence[str] | None) -> np.ndarray | None:
+        """The passage ids of these documents, sorted; None (the whole corpus) for no ids.
+        DocumentNotFoundError names every id that is not a document of the corpus."""
+        if not doc_ids:
+            return None
+        unknown = [d for d in dict.fromkeys(doc_ids) if d not in self._passages_of]
+        if unknown:
+            names = ", ".join(repr(d) for d in unknown)
+            noun = "document" if len(unknown) == 1 else "documents"
+            raise DocumentNotFoundError(f"no {noun} {names} in the corpus")
+        ids = sorted({p for d in doc_ids for p in self._passages_of[d]})
+        return np.asarray(ids, dtype=np.int64)
 
     # --- construction -------------------------------------------------------------------
 
@@ -137,9 +147,18 @@ class Pipeline:
 
     # --- questions ----------------------------------------------------------------------
 
-    def read(self, question: str, *, history: Sequence[Turn] = (), top_k: int = 5) -> Reading:
+    def read(
+        self,
+        question: str,
+        *,
+        history: Sequence[Turn] = (),
+        top_k: int = 5,
+        doc_ids: Sequence[str] | None = None,
+    ) -> Reading:
         """Every stage before the answer: the question read in its chat, embedded, and the
-        passages retrieved (ranked `RANKING_DEPTH` deep, or `top_k` if deeper)."""
+        passages retrieved (ranked `RANKING_DEPTH` deep, or `top_k` if deeper), from the
+        documents `doc_ids` only if given."""
+        within = self.scope(doc_ids)
         typed = self.cleaner.clean(question.strip()).text or question.strip()
         history = [
             Turn(self.cleaner.clean(t.question).text or t.question, t.answer) for t in history
@@ -153,17 +172,28 @@ class Pipeline:
             # A follow-up is read with the previous question, near the previous answer.
             query = f"{resolution.text} {resolution.previous.question}"
             terms = list(dict.fromkeys(terms + content_terms(resolution.previous.question)))
-            focus = self.cited_passages(resolution.previous.answer)
+        quotes = self.quote_finder.quotes(history)
+        if resolution.previous is not None:
+            focus = quotes.passages(self.index)
         vector = self.embedder.encode_one(query)
         # Ranking deeper than top_k costs nothing extra (BM25 scores every passage) and
         # lets evaluation measure recall and MRR on the very ranking used.
-        hits = retrieve(self.index, vector, terms, max(top_k, RANKING_DEPTH), focus=focus)
-        return Reading(resolution.text, parsed, vector, hits, resolution.follow_up, focus)
+        depth = max(top_k, RANKING_DEPTH)
+        hits = retrieve(self.index, vector, terms, depth, focus=focus, within=within)
+        return Reading(resolution.text, parsed, vector, hits, resolution.follow_up, focus, quotes)
 
-    def ask(self, question: str, *, history: Sequence[Turn] = (), top_k: int = 5) -> AskResult:
-        """Answer a question, with the earlier turns of the chat (oldest first)."""
+    def ask(
+        self,
+        question: str,
+        *,
+        history: Sequence[Turn] = (),
+        top_k: int = 5,
+        doc_ids: Sequence[str] | None = None,
+    ) -> AskResult:
+        """Answer a question, with the earlier turns of the chat (oldest first), from the
+        documents `doc_ids` only if given."""
         started = time.perf_counter()
-        reading = self.read(question, history=history, top_k=top_k)
+        reading = self.read(question, history=history, top_k=top_k, doc_ids=doc_ids)
         answer = self.answerer.answer(
             reading.question,
             reading.vector,
@@ -176,33 +206,15 @@ class Pipeline:
         retrieved = [h.passage_id for h in reading.hits]
         return AskResult(question, reading.text, answer, round(took, 2), retrieved)
 
-    def _quoted_sentence(self, piece: str) -> int | None:
-        """The sentence a piece of an answer quotes, after any template words and a colon."""
-        piece = piece.strip()
-        candidates = [piece] + [piece[i + 2 :] for i in _all(piece, ": ")]
-        return next((self._sentence_ids[c] for c in candidates if c in self._sentence_ids), None)
-
-    def cited_passages(self, answer: str) -> frozenset[int]:
-        """Passages whose sentences an earlier answer quoted."""
-        if not answer:
-            return frozenset()
-        quoted = {
-            self.index.sentences[sid].passage_id
-            for piece in _MARKER.split(answer)
-            if (sid := self._quoted_sentence(piece)) is not None
-        }
-        if not quoted:  # not our template: sentences it contains, or that contain it
-            span = " ".join(answer.split())
-            texts = self._flat_sentences
-            quoted = {pid for pid, text in texts if text in span}
-            quoted = quoted or {pid for pid, text in texts if span in text}
-        return frozenset(quoted)
-
-    def search(self, query: str, k: int = 5) -> tuple[list[SearchHit], float]:
-        """The `k` passages closest to a query, best first, and the time taken in ms."""
+    def search(
+        self, query: str, k: int = 5, *, doc_ids: Sequence[str] | None = None
+    ) -> tuple[list[SearchHit], float]:
+        """The `k` passages closest to a query, best first, and the time taken in ms; from the
+        documents `doc_ids` only if given."""
         started = time.perf_counter()
+        within = self.scope(doc_ids)
         vector = self.embedder.encode_one(query)
-        hits = retrieve(self.index, vector, content_terms(query), k)
+        hits = retrieve(self.index, vector, content_terms(query), k, within=within)
         results = []
         for hit in hits:
             passage = self.index.passages[hit.passage_id]

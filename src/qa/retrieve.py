@@ -43,16 +43,23 @@ def retrieve(
     *,
     fusion: Fusion = "combine",
     focus: frozenset[int] = frozenset(),
+    within: np.ndarray | None = None,
 ) -> list[Hit]:
-    """The `k` best passages, best first; passages in `focus` (a follow-up's) get a boost."""
+    """The `k` best passages, best first; passages in `focus` (a follow-up's) get a boost.
+    With `within` (passage ids, sorted), only those passages are candidates."""
     n = len(index.passages)
-    k = min(k, n)
+    allowed = n if within is None else len(within)
+    k = min(k, allowed)
     dense = np.zeros(n, dtype=np.float32)
-    depth = min(n, max(4 * k, 50))
-    scores, ids = search(index.passage_vectors, question_vector, depth)
+    depth = min(allowed, max(4 * k, 50))
+    scores, ids = search(index.passage_vectors, question_vector, depth, within=within)
     dense_rank = [int(i) for i in ids[0] if i >= 0]
     dense[dense_rank] = scores[0][: len(dense_rank)]
     lexical = bm25_scores(index, terms)
+    if within is not None:
+        outside = np.ones(n, dtype=bool)
+        outside[within] = False
+        lexical[outside] = 0.0
     lexical_norm = lexical / lexical.max() if lexical.max() > 0 else lexical
 
     if fusion == "rrf":
@@ -68,5 +75,7 @@ def retrieve(
 
     if focus:
         fused[list(focus)] += FOCUS_BOOST
+    if within is not None:
+        fused[outside] = -np.inf
     best = np.argsort(-fused, kind="stable")[:k]
     return [Hit(int(p), float(fused[p]), float(dense[p]), float(lexical_norm[p])) for p in best]

@@ -34,11 +34,11 @@ from qa.answer_model import (
     decision_features,
 )
 from qa.config import Settings
+from qa.conversation import Turn
 from qa.embed import Embedder
 from qa.errors import QAError
 from qa.evaluate import contains_answer, load_gold
 from qa.evidence import FEATURES, MORE_IS_BETTER, MORE_IS_WORSE, Candidates
-from qa.followup import Turn
 from qa.pipeline import Pipeline
 from qa.question import AnswerType
 from qa.squad import GoldItem, read_squad, write_squad_corpus

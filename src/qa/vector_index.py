@@ -150,8 +150,11 @@ def load_vector_index(path: Path, *, mmap: bool = False) -> faiss.Index:
     return index
 
 
-def search(index: faiss.Index, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+def search(
+    index: faiss.Index, queries: np.ndarray, k: int, *, within: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Scores and ids of the `k` best rows for each query (one row or many); ids -1 past the end.
+    With `within` (row ids), only those rows are searched.
 
     The search runs on one OpenMP thread: for one query a second thread was never faster and
     up to 43 % slower, and it would compete with the model for the cores. The setting is the
@@ -160,9 +163,41 @@ def search(index: faiss.Index, queries: np.ndarray, k: int) -> tuple[np.ndarray,
     forward pass (a build, say) would run on one core too.
     """
     queries = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, index.d)
+    if within is not None and isinstance(faiss.downcast_index(index), faiss.IndexHNSW):
+        return _exact_within(index, queries, k, within)
+    params = None if within is None else _within(index, within)
     threads = faiss.omp_get_max_threads()
     faiss.omp_set_num_threads(1)
     try:
-        return index.search(queries, k)
+        return index.search(queries, k, params=params)
     finally:
         faiss.omp_set_num_threads(threads)
+
+
+def _within(index: faiss.Index, ids: np.ndarray) -> faiss.SearchParameters:
+    """Search parameters that keep only the rows `ids`. An IVF search then visits every list
+    (the selector skips the other rows before any distance is computed), so that a few rows
+    of a large index are not missed by the lists a probe leaves out."""
+    selector = faiss.IDSelectorBatch(np.ascontiguousarray(ids, dtype=np.int64))
+    inner = faiss.downcast_index(index)
+    if isinstance(inner, faiss.IndexIVF):
+        params: faiss.SearchParameters = faiss.SearchParametersIVF(sel=selector, nprobe=inner.nlist)
+    else:
+        params = faiss.SearchParameters(sel=selector)
+    params.keep_alive = selector  # the parameters hold a raw pointer to it
+    return params
+
+
+def _exact_within(
+    index: faiss.Index, queries: np.ndarray, k: int, ids: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The `k` best of the rows `ids`, scored exactly from their stored vectors: a filtered
+    walk of an HNSW graph loses rows the filter cuts off from the entry point."""
+    ids = np.asarray(ids, dtype=np.int64)
+    scores = queries @ index.reconstruct_batch(ids).T
+    order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    found = np.full((len(queries), k), -1, dtype=np.int64)
+    best = np.full((len(queries), k), -np.inf, dtype=np.float32)
+    found[:, : order.shape[1]] = ids[order]
+    best[:, : order.shape[1]] = np.take_along_axis(scores, order, axis=1)
+    return best, found

@@ -87,6 +87,12 @@
       history.push({ question: turn.dataset.question, answer: turn.dataset.answer });
     }
 
+    // The documents the chat asks within, as the page's form carries them.
+    function scope() {
+      const ids = [...form.querySelectorAll('input[name="doc_ids"]')].map((input) => input.value);
+      return ids.length ? { doc_ids: ids } : {};
+    }
+
     function showError(message) {
       errorBox.textContent = message;
       errorBox.hidden = !message;
@@ -106,7 +112,7 @@
         const response = await fetch("/api/ask", {
           method: "POST",
           headers: { "Content-Type": "application/json" },
-          body: JSON.stringify({ question, history: history.slice(-20) }),
+          body: JSON.stringify({ question, history: history.slice(-20), ...scope() }),
         });
         const body = await response.json().catch(() => null);
         if (!response.ok) {

@@ -4,7 +4,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -13,9 +13,10 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 
 from qa.api.deps import PipelineDep
+from qa.api.routes import split_ids
 from qa.api.schemas import MAX_HISTORY_TURNS, MAX_QUESTION_CHARS, AskResponse
+from qa.conversation import Turn
 from qa.errors import DocumentNotFoundError
-from qa.followup import Turn
 from qa.ingest import Document
 from qa.pipeline import Pipeline
 
@@ -67,14 +68,12 @@ def source_url(doc_id: str, start: int, end: int) -> str:
     return f"/documents/{quote(doc_id, safe='/')}?start={start}&end={end}#cited"
 
 
-def examples(pipeline: Pipeline) -> list[str]:
-    """A few questions drawn from the corpus's section headings, spread across it."""
-    headings = [
-        doc.text[h.start : h.end]
-        for doc in pipeline.index.documents.values()
-        for h in doc.headings
-        if h.level > 0
-    ]
+def examples(pipeline: Pipeline, doc_ids: list[str] | None = None) -> list[str]:
+    """A few questions drawn from the section headings of the corpus (or of the documents
+    `doc_ids`), spread across it."""
+    documents = pipeline.index.documents
+    chosen = [documents[d] for d in doc_ids] if doc_ids else documents.values()
+    headings = [doc.text[h.start : h.end] for doc in chosen for h in doc.headings if h.level > 0]
     headings = list(dict.fromkeys(headings))
     if len(headings) > MAX_EXAMPLES:
         step = len(headings) / MAX_EXAMPLES
@@ -122,18 +121,43 @@ def _page(
     return templates.TemplateResponse(request, name, context, status_code=status)
 
 
-def _chat_context(pipeline: Pipeline) -> dict[str, object]:
+def _chat_context(pipeline: Pipeline, doc_ids: list[str] | None) -> dict[str, object]:
+    documents = pipeline.index.documents
     return {
-        "titles": [d.title for d in pipeline.index.documents.values()],
-        "examples": examples(pipeline),
+        "titles": [d.title for d in documents.values()],
+        "scope": [documents[d] for d in doc_ids or []],
+        "scope_url": chat_url(doc_ids),
+        "examples": examples(pipeline, doc_ids),
         "max_chars": MAX_QUESTION_CHARS,
     }
 
 
+def chat_url(doc_ids: list[str] | None) -> str:
+    """The chat page, asking within these documents (or the whole corpus)."""
+    return "/?" + urlencode({"doc_ids": doc_ids}, doseq=True) if doc_ids else "/"
+
+
+def _scope(pipeline: Pipeline, values: list[str] | None) -> tuple[list[str] | None, str | None]:
+    """The documents a page asks within, or the whole corpus and an error naming the ids
+    that are not documents of the corpus."""
+    doc_ids = split_ids(values, pipeline)
+    try:
+        pipeline.scope(doc_ids)
+    except DocumentNotFoundError as exc:
+        return None, f"{str(exc)[0].upper()}{str(exc)[1:]}: asking the whole corpus instead."
+    return (list(dict.fromkeys(doc_ids)) if doc_ids else None), None
+
+
 @router.get("/", response_class=HTMLResponse)
-async def chat(request: Request, pipeline: PipelineDep) -> HTMLResponse:
-    """The chat page, empty."""
-    return _page(request, "chat.html", {**_chat_context(pipeline), "turns": []})
+async def chat(
+    request: Request,
+    pipeline: PipelineDep,
+    doc_ids: Annotated[list[str] | None, Query()] = None,
+) -> HTMLResponse:
+    """The chat page, empty; with `doc_ids`, asking within those documents."""
+    scope, error = _scope(pipeline, doc_ids)
+    context = {**_chat_context(pipeline, scope), "turns": [], "error": error}
+    return _page(request, "chat.html", context, status=422 if error else 200)
 
 
 @router.post("/", response_class=HTMLResponse)
@@ -142,31 +166,35 @@ async def chat_post(
     pipeline: PipelineDep,
     question: Annotated[str, Form()] = "",
     history: Annotated[list[str] | None, Form()] = None,
+    doc_ids: Annotated[list[str] | None, Form()] = None,
 ) -> HTMLResponse:
-    """The chat without JavaScript: the form posts the question and the earlier questions.
+    """The chat without JavaScript: the form posts the question, the earlier questions and
+    the documents it asks within.
 
     Earlier turns are answered again rather than trusted from the form, so the page shows
     only what the corpus says.
     """
     earlier = [q.strip() for q in history or [] if q.strip()][-MAX_HISTORY_TURNS:]
     question = question.strip()
-    error = None
+    scope, error = _scope(pipeline, doc_ids)
     if not question or len(question) > MAX_QUESTION_CHARS:
         error = f"Please ask a question of 1 to {MAX_QUESTION_CHARS} characters."
     asked = earlier + ([question] if error is None else [])
-    turns = await run_in_threadpool(_answer_all, pipeline, asked)
-    context = {**_chat_context(pipeline), "turns": turns, "error": error}
+    turns = await run_in_threadpool(_answer_all, pipeline, asked, scope)
+    context = {**_chat_context(pipeline, scope), "turns": turns, "error": error}
     if error:
         context["draft"] = question  # give the rejected text back; a sent one is done
     return _page(request, "chat.html", context, status=422 if error else 200)
 
 
-def _answer_all(pipeline: Pipeline, questions: list[str]) -> list[AskResponse]:
+def _answer_all(
+    pipeline: Pipeline, questions: list[str], doc_ids: list[str] | None
+) -> list[AskResponse]:
     """Answer each question with the turns before it, as the chat saw them."""
     turns: list[Turn] = []
     responses = []
     for question in questions:
-        result = pipeline.ask(question, history=turns)
+        result = pipeline.ask(question, history=turns, doc_ids=doc_ids)
         turns.append(Turn(question, result.answer.answer))
         responses.append(AskResponse.from_result(result))
     return responses
@@ -189,6 +217,7 @@ async def source(
     span = (start, end) if valid else (None, None)
     context = {
         "document": document,
+        "ask_url": chat_url([document.doc_id]),
         "blocks": source_blocks(document, *span),
         "bad_range": (start is not None or end is not None) and not valid,
     }

@@ -20,8 +20,9 @@ from qa.api.schemas import (
     SearchResponse,
     SearchResult,
 )
+from qa.conversation import Turn
 from qa.errors import DocumentNotFoundError
-from qa.followup import Turn
+from qa.pipeline import Pipeline
 
 log = logging.getLogger("qa.questions")
 router = APIRouter(prefix="/api")
@@ -38,13 +39,34 @@ async def ask(body: AskRequest, pipeline: PipelineDep, request: Request) -> Resp
     """Answer a question from the corpus, with verbatim citations."""
     if request.app.state.settings.log_questions:
         log.info("question: %s", json.dumps(body.question))
-    result = await run_in_threadpool(
-        pipeline.ask,
-        body.question,
-        history=[Turn(t.question, t.answer) for t in body.history],
-        top_k=body.top_k,
-    )
+    try:
+        result = await run_in_threadpool(
+            pipeline.ask,
+            body.question,
+            history=[Turn(t.question, t.answer) for t in body.history],
+            top_k=body.top_k,
+            doc_ids=body.doc_ids,
+        )
+    except DocumentNotFoundError as exc:
+        raise _unknown_documents(exc, ["body", "doc_ids"]) from None
     return _json(AskResponse.from_result(result))
+
+
+def _unknown_documents(exc: DocumentNotFoundError, loc: list[str]) -> HTTPException:
+    """422 in the shape of FastAPI's own validation errors, naming the unknown ids."""
+    return HTTPException(422, [{"type": "value_error", "loc": loc, "msg": str(exc)}])
+
+
+def split_ids(values: list[str] | None, pipeline: Pipeline) -> list[str] | None:
+    """`doc_ids` of a query string or form: repeated, comma-separated, or both. A value that
+    is a document id as it stands (a file name with a comma) is not split."""
+    ids = []
+    for value in values or []:
+        if value in pipeline.index.documents:
+            ids.append(value)
+        else:
+            ids += [part.strip() for part in value.split(",") if part.strip()]
+    return ids or None
 
 
 def _json(model: BaseModel) -> Response:
@@ -58,9 +80,22 @@ async def search(
     pipeline: PipelineDep,
     q: Annotated[str, Query(min_length=1, max_length=MAX_QUESTION_CHARS, pattern=r"\S")],
     k: Annotated[int, Query(ge=1, le=MAX_SEARCH_K)] = 5,
+    doc_ids: Annotated[
+        list[str] | None,
+        Query(
+            description=(
+                "Search these documents only: `doc_ids` repeated, or one comma-separated value."
+            )
+        ),
+    ] = None,
 ) -> SearchResponse:
     """The passages closest to a query, best first."""
-    hits, took_ms = await run_in_threadpool(pipeline.search, q.strip(), k)
+    try:
+        hits, took_ms = await run_in_threadpool(
+            pipeline.search, q.strip(), k, doc_ids=split_ids(doc_ids, pipeline)
+        )
+    except DocumentNotFoundError as exc:
+        raise _unknown_documents(exc, ["query", "doc_ids"]) from None
     return SearchResponse(
         query=q, results=[SearchResult.from_hit(h) for h in hits], took_ms=took_ms
     )

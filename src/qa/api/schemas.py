@@ -10,6 +10,7 @@ MAX_QUESTION_CHARS = 1000
 MAX_ANSWER_CHARS_IN_HISTORY = 4000
 MAX_HISTORY_TURNS = 20
 MAX_TOP_K = 20
+MAX_DOC_IDS = 100
 # The contract gives no limit for search's k; allow a generous page rather than refuse.
 MAX_SEARCH_K = 100
 
@@ -63,6 +64,14 @@ class AskRequest(BaseModel):
         description=(
             "Closest passages a declined answer lists (at most 3 are shown). The answer itself "
             "reads the 5 best passages, the depth its fitted model was trained on."
+        ),
+    )
+    doc_ids: list[str] | None = Field(
+        None,
+        max_length=MAX_DOC_IDS,
+        description=(
+            "Answer from these documents only (ids as `doc_id` in citations; at most 100). "
+            "Absent, null or empty: the whole corpus. An id not in the corpus gets 422."
         ),
     )
 

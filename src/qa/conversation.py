@@ -1,13 +1,22 @@
-"""Follow-up questions, resolved against the earlier turns without a language model.
+"""The conversation so far, read once: what the next question leans on, and what was quoted.
 
-"And in Lyon?" after "How many students live in Paris?" becomes "How many students live in
-Lyon?": the fragment replaces the matching phrase of the previous question.
+Two things come from the history. The question's words: "And in Lyon?" after "How many
+students live in Paris?" becomes "How many students live in Lyon?" (the fragment replaces
+the matching phrase of the previous question), without a language model. And the sentences
+earlier answers quoted, found in the index whoever wrote the answer: `qa`'s own answers
+with `[n]` markers, a client's copy without them, a span cut short, or a placeholder such
+as "CANNOTANSWER" that quotes nothing. The evidence of each candidate sentence then says
+whether it was quoted already and how far it follows the last quote; the fitted model
+learns from conversations what those mean.
 """
 
+import bisect
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
+from qa.index import Index
 from qa.question import salient_terms
 from qa.text import content_terms
 
@@ -60,6 +69,86 @@ class Resolution:
     @property
     def follow_up(self) -> bool:
         return self.previous is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Quotes:
+    """Sentences the earlier answers of a chat quoted."""
+
+    earlier: frozenset[int] = frozenset()  # by any earlier answer
+    last: tuple[int, ...] = ()  # by the last answer, in the order of the text
+
+    def passages(self, index: Index) -> frozenset[int]:
+        """The passages the last answer quoted from."""
+        return frozenset(index.sentences[s].passage_id for s in self.last)
+
+
+_MARKER = re.compile(r"\s*\[\d+\]\s*")
+_ELLIPSIS_MARK = re.compile(r"^(?:\.\.\.|…)\s*|\s*(?:\.\.\.|…)$")
+# A piece of an answer with fewer content words than this is too short to say which
+# sentence it came from ("I don't know", "Yes.").
+MIN_QUOTE_TERMS = 3
+# When a piece is not found whole (cut short, or edited at one end), its first and its
+# last characters are looked for on their own.
+_END_CHARS = 60
+
+
+class QuoteFinder:
+    """Finds the sentences of an index that an answer's text quotes, in any client's form."""
+
+    def __init__(self, index: Index) -> None:
+        self.index = index
+        flat = [" ".join(index.sentence_text(s).split()) for s in index.sentences]
+        self._starts = []
+        position = 0
+        for text in flat:
+            self._starts.append(position)
+            position += len(text) + 1
+        self._text = " ".join(flat)
+        self.sentences = lru_cache(maxsize=4096)(self._sentences)
+
+    def quotes(self, history: Sequence[Turn]) -> Quotes:
+        """What the earlier answers of a chat quoted."""
+        if not history:
+            return Quotes()
+        found = [self.sentences(t.answer) for t in history]
+        return Quotes(frozenset(s for turn in found for s in turn), found[-1])
+
+    def _sentences(self, answer: str) -> tuple[int, ...]:
+        """Sentence ids an answer quotes, in the order it quotes them."""
+        ids: list[int] = []
+        for piece in _MARKER.split(answer):
+            piece = _ELLIPSIS_MARK.sub("", " ".join(piece.split()))
+            if len(content_terms(piece)) < MIN_QUOTE_TERMS:
+                continue
+            for sid in self._span(piece):
+                if sid not in ids:
+                    ids.append(sid)
+        return tuple(ids)
+
+    def _span(self, piece: str) -> range:
+        """The sentences a piece covers: found whole, or by its two ends."""
+        start = self._text.find(piece)
+        if start >= 0:
+            return self._covering(start, start + len(piece))
+        if len(piece) <= _END_CHARS:
+            return range(0)
+        head = self._text.find(piece[:_END_CHARS])
+        tail = self._text.find(piece[-_END_CHARS:])
+        if head >= 0 and tail >= head:
+            covered = self._covering(head, tail + _END_CHARS)
+            if len(covered) <= len(piece) // _END_CHARS + 2:  # the ends belong together
+                return covered
+        if head >= 0:
+            return self._covering(head, head + _END_CHARS)
+        if tail >= 0:
+            return self._covering(tail, tail + _END_CHARS)
+        return range(0)
+
+    def _covering(self, start: int, end: int) -> range:
+        first = bisect.bisect_right(self._starts, start) - 1
+        last = bisect.bisect_right(self._starts, end - 1) - 1
+        return range(first, last + 1)
 
 
 def resolve_turn(question: str, history: Sequence[Turn]) -> Resolution:
