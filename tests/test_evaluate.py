@@ -271,7 +271,10 @@ def test_quality_gate_on_conversations(tmp_path, embedder):
     chosen = set(random.Random(1).sample(docs, 40))
     items = [t for t in turns if t.doc in chosen]
     corpus = documents_of(items, BENCHMARKS / "quac-dev" / "corpus", tmp_path / "corpus")
-    gate(scored(pipeline_over(corpus, tmp_path, embedder), items), "quac")
+    pipeline = pipeline_over(corpus, tmp_path, embedder)
+    gate(scored(pipeline, items), "quac")
+    # The same dialogues, each asked within its own document (doc_ids, as qa eval --scoped).
+    gate(scored(pipeline, items, scoped=True), "quac-scoped")
 
 
 def test_eval_checks_an_index_against_the_corpus_it_was_built_from(

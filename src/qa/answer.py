@@ -8,6 +8,7 @@ and `templates.py` quotes and cites what was chosen.
 import numpy as np
 
 from qa.answer_model import AnswerModel, default_model
+from qa.conversation import NO_QUOTES, Quotes
 from qa.evidence import Candidates, EvidenceReader
 from qa.index import Index
 from qa.question import AnswerType, Question
@@ -49,13 +50,14 @@ class Answerer:
         *,
         follow_up: bool = False,
         focus: frozenset[int] = frozenset(),
+        quotes: Quotes = NO_QUOTES,
         listed: int = DECLINE_PASSAGES,
     ) -> Answer:
         """Answer from the sentences of the best passages of `hits` (as many as the model was
         fitted with), or decline and list the first `listed` passages."""
         read = hits[: self.model.policy.passages]
         candidates = self.evidence.candidates(
-            question, question_vector, read, follow_up=follow_up, focus=focus
+            question, question_vector, read, follow_up=follow_up, focus=focus, quotes=quotes
         )
         return self.decide(question, candidates, hits[:listed])
 

@@ -222,7 +222,11 @@ def train_cmd(
         load_embedder(0),
         echo=lambda m: typer.echo(m, err=True),
     )
-    typer.echo(json.dumps({k: meta[k] for k in ("policy", "held_out", "seconds")}, indent=2))
+    typer.echo(
+        json.dumps(
+            {k: meta[k] for k in ("policy", "held_out", "held_out_by_turn", "seconds")}, indent=2
+        )
+    )
 
 
 def _warn_if_stale(

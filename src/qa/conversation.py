@@ -83,6 +83,7 @@ class Quotes:
         return frozenset(index.sentences[s].passage_id for s in self.last)
 
 
+NO_QUOTES = Quotes()  # a first question
 _MARKER = re.compile(r"\s*\[\d+\]\s*")
 _ELLIPSIS_MARK = re.compile(r"^(?:\.\.\.|…)\s*|\s*(?:\.\.\.|…)$")
 # A piece of an answer with fewer content words than this is too short to say which
@@ -110,7 +111,7 @@ class QuoteFinder:
     def quotes(self, history: Sequence[Turn]) -> Quotes:
         """What the earlier answers of a chat quoted."""
         if not history:
-            return Quotes()
+            return NO_QUOTES
         found = [self.sentences(t.answer) for t in history]
         return Quotes(frozenset(s for turn in found for s in turn), found[-1])
 

@@ -14,7 +14,9 @@ from functools import cache, lru_cache
 
 import numpy as np
 
+from qa.conversation import NO_QUOTES, Quotes
 from qa.index import Index
+from qa.ingest import Sentence
 from qa.measures import states
 from qa.question import AnswerType, Question, new_values
 from qa.retrieve import Hit
@@ -72,6 +74,10 @@ FEATURES: tuple[str, ...] = (
     "negation_missing",  # the question is negated ("which ... did not ...") and it is not
     "length",  # log of its length in characters
     "position",  # its place in the passage (0 first)
+    # the sentence, in the conversation
+    "quoted_before",  # an earlier answer of the chat quoted it
+    "after_quoted",  # 1/d when it comes d sentences after the last answer's last quote
+    "before_quoted",  # 1/d when it comes d sentences before the last answer's first quote
     # the question
     *(f"asks_{t.value}" for t in _TYPES),
     "question_negated",
@@ -133,8 +139,10 @@ class EvidenceReader:
         *,
         follow_up: bool = False,
         focus: frozenset[int] = frozenset(),
+        quotes: Quotes = NO_QUOTES,
     ) -> Candidates:
-        """Every sentence of the retrieved passages with its features."""
+        """Every sentence of the retrieved passages with its features; `quotes` are the
+        sentences the chat's earlier answers quoted."""
         index = self.index
         ids = [sid for hit in hits for sid in index.passages[hit.passage_id].sentence_ids]
         if not ids:
@@ -151,6 +159,8 @@ class EvidenceReader:
         question_negated = bool(_NEGATION.search(question.text))
         strict = question.answer_type in (AnswerType.NUMBER, AnswerType.DATE)
         unknown = sum(self._max_idf for t in question.terms if t not in index.term_idf) / total
+        last_first = index.sentences[quotes.last[0]] if quotes.last else None
+        last_end = index.sentences[quotes.last[-1]] if quotes.last else None
 
         rows = np.zeros((len(ids), len(FEATURES)), dtype=np.float32)
         for row, sid in enumerate(ids):
@@ -233,6 +243,9 @@ class EvidenceReader:
                 question_negated and not negative,
                 math.log(1 + sentence.end - sentence.start),
                 position,
+                sid in quotes.earlier,
+                _inverse_distance(last_end, sentence),
+                _inverse_distance(sentence, last_first),
             )
         for gap, of in (("dense_gap", "dense"), ("coverage_gap", "coverage")):
             values_of = rows[:, _COLUMN[of]]
@@ -292,6 +305,13 @@ class EvidenceReader:
 
 
 @lru_cache(maxsize=1 << 16)  # the term sets are the index's own, so hits are frequent
+def _inverse_distance(before: Sentence | None, after: Sentence | None) -> float:
+    """1/d when `after` comes d >= 1 sentences after `before` in the same document, else 0."""
+    if before is None or after is None or before.doc_id != after.doc_id or after.id <= before.id:
+        return 0.0
+    return 1.0 / (after.id - before.id)
+
+
 def _has_related(term: str, terms: frozenset[str]) -> bool:
     return any(_related(term, other) for other in terms)
 

@@ -200,6 +200,7 @@ class Pipeline:
             reading.hits,
             follow_up=reading.follow_up,
             focus=reading.focus,
+            quotes=reading.quotes,
             listed=min(top_k, DECLINE_PASSAGES),
         )
         took = (time.perf_counter() - started) * 1000

@@ -93,6 +93,7 @@ class QuestionSet:
     corpus: Path
     items: list[GoldItem]
     source: str  # where it is described: its file name, or the listing that names it
+    scoped: bool = False  # each item is asked within its `doc`, as a client would ask it
 
 
 @dataclass(slots=True)
@@ -119,8 +120,13 @@ def question_sets(repo: Path, benchmarks: Path, work: Path) -> list[QuestionSet]
     squad_items = write_squad_corpus(read_squad(squad_file), squad_corpus)
     sets = [
         QuestionSet("squad-A", squad_file, squad_corpus, squad_items, squad_file.name),
+        # Each dialogue is about one document and asked within it (doc_ids), as a client
+        # that knows the document would ask it.
         _jsonl(
-            "quac-dev", benchmarks / "quac-dev" / "gold.jsonl", benchmarks / "quac-dev" / "corpus"
+            "quac-dev",
+            benchmarks / "quac-dev" / "gold.jsonl",
+            benchmarks / "quac-dev" / "corpus",
+            scoped=True,
         ),
         _jsonl("nq-dev", benchmarks / "nq-dev" / "gold.jsonl", benchmarks / "nq-dev" / "corpus"),
     ]
@@ -144,9 +150,11 @@ def project_sets(listing: Path) -> list[QuestionSet]:
         raise TrainingError(f"cannot read the gold sets listed in {listing}: {exc}") from exc
 
 
-def _jsonl(name: str, path: Path, corpus: Path, source: str | None = None) -> QuestionSet:
+def _jsonl(
+    name: str, path: Path, corpus: Path, source: str | None = None, *, scoped: bool = False
+) -> QuestionSet:
     return QuestionSet(
-        name, path, corpus, load_gold(path), source or f"{path.parent.name}/{path.name}"
+        name, path, corpus, load_gold(path), source or f"{path.parent.name}/{path.name}", scoped
     )
 
 
@@ -169,10 +177,16 @@ def collect(question_set: QuestionSet, pipeline: Pipeline) -> list[Example]:
     examples = []
     for item in question_set.items:
         history = [Turn(t["question"], t.get("answer", "")) for t in item.history]
-        reading = pipeline.read(item.question, history=history)
+        doc_ids = [item.doc] if question_set.scoped and item.doc else None
+        reading = pipeline.read(item.question, history=history, doc_ids=doc_ids)
         hits = reading.hits[:CANDIDATE_PASSAGES]
         candidates = pipeline.answerer.evidence.candidates(
-            reading.question, reading.vector, hits, follow_up=reading.follow_up, focus=reading.focus
+            reading.question,
+            reading.vector,
+            hits,
+            follow_up=reading.follow_up,
+            focus=reading.focus,
+            quotes=reading.quotes,
         )
         index = pipeline.index
         labels = np.array(
@@ -334,6 +348,26 @@ def scores(
     return out
 
 
+def scores_by_turn(
+    examples: list[Example], outcome: Outcome, confidence: np.ndarray, threshold: float
+) -> dict[str, dict[str, dict[str, float]]]:
+    """`scores` of each set with follow-ups, for first turns and later turns apart."""
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for name in dict.fromkeys(e.set for e in examples if e.item.history):
+        idx = [i for i, e in enumerate(examples) if e.set == name]
+        out[name] = {}
+        for turn, later in (("first", False), ("later", True)):
+            part = [i for i in idx if bool(examples[i].item.history) is later]
+            by_set = scores(
+                [examples[i] for i in part],
+                Outcome(outcome.features[part], outcome.right[part], outcome.sentences[part]),
+                confidence[part],
+                threshold,
+            )
+            out[name][turn] = by_set[name]
+    return out
+
+
 def objective(by_set: dict[str, dict[str, float]]) -> float:
     """What the settings are chosen for: the mean over sets of the share of questions
     handled right (answered correctly, or declined when unanswerable); sets count alike."""
@@ -387,6 +421,8 @@ def train(
         raise TrainingError("no setting keeps answers short enough")
     # The best setting by the objective; on a tie, the first in the order tried.
     ratio, c, threshold, held_out, outcome = max(trials, key=lambda t: objective(t[3]))
+    confidence = held_out_confidence(outcome, weights, splits, c)
+    by_turn = scores_by_turn(examples, outcome, confidence, threshold)
 
     # The final models: the ranker on every example; the decider on the held-out ranker's
     # probabilities, which are what it meets in service (questions it was not fitted on).
@@ -406,6 +442,7 @@ def train(
             "passages": CANDIDATE_PASSAGES,
         },
         "held_out": held_out,
+        "held_out_by_turn": by_turn,
         "validation": f"GroupKFold({FOLDS}) by document, seed {SEED}",
         "objective": "mean over sets of overall accuracy, answers of 1.5 sentences or fewer",
         "data": {
@@ -413,6 +450,7 @@ def train(
                 "source": s.source,
                 "questions": len(s.items),
                 "sha256": _sha(s.path),
+                "scoped": s.scoped,
             }
             for s in sets
         },
