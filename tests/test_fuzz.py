@@ -5,6 +5,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from conftest import CORPUS, CORPUS_DOC, REPO
 from qa.api import create_app
@@ -63,11 +64,19 @@ def test_api_conforms_to_its_schema(api_schema, label, mode):
         suppress_health_check=list(HealthCheck),
     )
     def run(case):
-        response = case.call_and_validate()
+        # doc_ids must name documents of the corpus, which a schema cannot say: random ids
+        # get the contract's 422 (documented), not a 2xx.
+        excluded = [positive_data_acceptance] if _names_documents(case) else []
+        response = case.call_and_validate(excluded_checks=excluded)
         assert response.status_code < 500, case.as_curl_command()
         assert response.status_code in allowed, (response.status_code, case.as_curl_command())
 
     run()
+
+
+def _names_documents(case) -> bool:
+    body = case.body if isinstance(case.body, dict) else {}
+    return bool(body.get("doc_ids") or (case.query or {}).get("doc_ids"))
 
 
 def test_ask_accepts_an_integral_float_top_k(client):
