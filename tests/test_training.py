@@ -158,9 +158,7 @@ def test_training_writes_a_model_with_its_data_code_and_scores(trained, benchmar
         assert 0 <= scores["answer_accuracy"] <= 1
         assert 0 <= scores["abstention_accuracy"] <= 1
     assert 0 < meta["policy"]["threshold"] < 1
-    # Dialogues are asked within their document, and their turns are reported apart.
-    assert meta["data"]["quac-dev"]["scoped"] is True
-    assert meta["data"]["nq-dev"]["scoped"] is False
+    # The turns of sets with conversations are reported apart.
     by_turn = meta["held_out_by_turn"]["quac-dev"]
     assert by_turn["first"]["n"] == 2 and by_turn["later"]["n"] == 1
 

@@ -93,7 +93,6 @@ class QuestionSet:
     corpus: Path
     items: list[GoldItem]
     source: str  # where it is described: its file name, or the listing that names it
-    scoped: bool = False  # each item is asked within its `doc`, as a client would ask it
 
 
 @dataclass(slots=True)
@@ -120,13 +119,8 @@ def question_sets(repo: Path, benchmarks: Path, work: Path) -> list[QuestionSet]
     squad_items = write_squad_corpus(read_squad(squad_file), squad_corpus)
     sets = [
         QuestionSet("squad-A", squad_file, squad_corpus, squad_items, squad_file.name),
-        # Each dialogue is about one document and asked within it (doc_ids), as a client
-        # that knows the document would ask it.
         _jsonl(
-            "quac-dev",
-            benchmarks / "quac-dev" / "gold.jsonl",
-            benchmarks / "quac-dev" / "corpus",
-            scoped=True,
+            "quac-dev", benchmarks / "quac-dev" / "gold.jsonl", benchmarks / "quac-dev" / "corpus"
         ),
         _jsonl("nq-dev", benchmarks / "nq-dev" / "gold.jsonl", benchmarks / "nq-dev" / "corpus"),
     ]
@@ -150,11 +144,9 @@ def project_sets(listing: Path) -> list[QuestionSet]:
         raise TrainingError(f"cannot read the gold sets listed in {listing}: {exc}") from exc
 
 
-def _jsonl(
-    name: str, path: Path, corpus: Path, source: str | None = None, *, scoped: bool = False
-) -> QuestionSet:
+def _jsonl(name: str, path: Path, corpus: Path, source: str | None = None) -> QuestionSet:
     return QuestionSet(
-        name, path, corpus, load_gold(path), source or f"{path.parent.name}/{path.name}", scoped
+        name, path, corpus, load_gold(path), source or f"{path.parent.name}/{path.name}"
     )
 
 
@@ -177,8 +169,7 @@ def collect(question_set: QuestionSet, pipeline: Pipeline) -> list[Example]:
     examples = []
     for item in question_set.items:
         history = [Turn(t["question"], t.get("answer", "")) for t in item.history]
-        doc_ids = [item.doc] if question_set.scoped and item.doc else None
-        reading = pipeline.read(item.question, history=history, doc_ids=doc_ids)
+        reading = pipeline.read(item.question, history=history)
         hits = reading.hits[:CANDIDATE_PASSAGES]
         candidates = pipeline.answerer.evidence.candidates(
             reading.question,
@@ -450,7 +441,6 @@ def train(
                 "source": s.source,
                 "questions": len(s.items),
                 "sha256": _sha(s.path),
-                "scoped": s.scoped,
             }
             for s in sets
         },
