@@ -36,6 +36,7 @@ import psutil
 import torch
 
 from qa.config import Settings
+from qa.conversation import Turn
 from qa.embed import load_embedder
 from qa.pipeline import Pipeline, build
 from qa.squad import read_squad, write_squad_corpus
@@ -280,7 +281,25 @@ def bench_in_process(report: Report, index: Path, n: int) -> Units:
         report.figures[f"ask_ms_{label}"] = ask
         figure = units.describe(ask[0], embeds=cache == 0)
         report.add("in process", f"Pipeline.ask p50, {label}", figure)
+        if cache == 0:
+            bench_follow_ups(report, pipeline, n, ask[0])
     return units
+
+
+def bench_follow_ups(report: Report, pipeline: Pipeline, n: int, first_p50: float) -> None:
+    """Each question asked after the one before it, with that turn's answer as history (its
+    quotes found in the index, the question read against it)."""
+    answers = {q: pipeline.ask(q).answer.answer for q in QUESTIONS}
+    history = {
+        q: [Turn(QUESTIONS[i - 1], answers[QUESTIONS[i - 1]])] for i, q in enumerate(QUESTIONS)
+    }
+    follow = p50_p95(timed(lambda q: pipeline.ask(q, history=history[q]), n))
+    report.figures["ask_ms_follow_up"] = follow
+    report.add(
+        "in process",
+        "Pipeline.ask p50 with one earlier turn, no cache (target <= 1.2x a first question)",
+        f"{follow[0]} ms ({follow[0] / first_p50:.2f}x a first question)",
+    )
 
 
 def bench_http(
