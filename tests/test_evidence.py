@@ -10,7 +10,12 @@ def candidates_for(pipeline, question, history=()):
     reading = pipeline.read(question, history=history)
     hits = reading.hits[:5]
     found = pipeline.answerer.evidence.candidates(
-        reading.question, reading.vector, hits, follow_up=reading.follow_up, focus=reading.focus
+        reading.question,
+        reading.vector,
+        hits,
+        follow_up=reading.follow_up,
+        focus=reading.focus,
+        quotes=reading.quotes,
     )
     return reading, found
 
@@ -88,3 +93,35 @@ def test_a_quantity_asked_in_a_unit_must_be_stated(pipeline):
     assert found.column("measure_missing")[row] == 1
     _, found = candidates_for(pipeline, "How many North Koreans reside in Canada?")
     assert found.column("measure_missing").max() == 0
+
+
+def test_conversation_features_place_each_candidate_against_the_last_answer(pipeline):
+    from qa.conversation import Turn
+
+    first = "How many North Koreans reside in Canada?"
+    answer = pipeline.ask(first).answer
+    reading, found = candidates_for(
+        pipeline, "And how many in the US?", [Turn(first, answer.answer)]
+    )
+    quoted = reading.quotes.last
+    assert quoted
+    column = {
+        name: found.column(name) for name in ("quoted_before", "after_quoted", "before_quoted")
+    }
+    for row, sid in enumerate(found.sentence_ids):
+        assert column["quoted_before"][row] == (sid in reading.quotes.earlier)
+        same_doc = (
+            pipeline.index.sentences[sid].doc_id == pipeline.index.sentences[quoted[-1]].doc_id
+        )
+        after = sid - quoted[-1]
+        before = quoted[0] - sid
+        assert column["after_quoted"][row] == pytest.approx(
+            1 / after if same_doc and after > 0 else 0
+        )
+        assert column["before_quoted"][row] == pytest.approx(
+            1 / before if same_doc and before > 0 else 0
+        )
+    # A first question has no conversation to place it in.
+    _, alone = candidates_for(pipeline, first)
+    for name in ("quoted_before", "after_quoted", "before_quoted"):
+        assert not alone.column(name).any()
