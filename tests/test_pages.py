@@ -173,6 +173,7 @@ def test_scoped_chat_page_shows_the_scope_and_a_way_out(library_client):
     # Every form asks within it; the examples come from its headings.
     assert html.count(f'name="doc_ids" value="{STEAM_DOC}"') == html.count("<form")
     assert re.search(r'id="new-chat" href="/\?doc_ids=steam-engine.txt"', html)
+    assert 'placeholder="Ask about Steam engine…"' in html
 
 
 def test_scoped_chat_without_javascript_answers_from_the_document_only(library_client):
