@@ -8,16 +8,7 @@ from qa.evidence import FEATURES, MORE_IS_BETTER, MORE_IS_WORSE
 
 def candidates_for(pipeline, question, history=()):
     reading = pipeline.read(question, history=history)
-    hits = reading.hits[:5]
-    found = pipeline.answerer.evidence.candidates(
-        reading.question,
-        reading.vector,
-        hits,
-        follow_up=reading.follow_up,
-        focus=reading.focus,
-        quotes=reading.quotes,
-    )
-    return reading, found
+    return reading, pipeline.candidates(reading, 5)
 
 
 def row_of(pipeline, found, fragment):

@@ -13,9 +13,10 @@ from qa.answer import Answer, Answerer
 from qa.answer_model import AnswerModel
 from qa.clean import Cleaner
 from qa.config import Settings
-from qa.conversation import QuoteFinder, Quotes, Turn, resolve_turn
+from qa.conversation import NO_QUOTES, QuoteFinder, Quotes, Turn, resolve_turn
 from qa.embed import Embedder, load_embedder
 from qa.errors import DocumentNotFoundError, IndexCorruptError, IndexMissingError
+from qa.evidence import Candidates
 from qa.index import BuildReport, Index, build_index, load_index, stale_reasons
 from qa.ingest import Document
 from qa.question import Question, parse_question
@@ -138,12 +139,15 @@ class Pipeline:
 
     def warm_up(self) -> None:
         """Pay the one-off costs of a first question (the model's first forward pass in its
-        worker thread, the first searches) before a user does; nothing is cached."""
+        worker thread, the first searches, the lookups of a chat's quotes and of documents'
+        passages) before a user does; no question or answer is cached."""
         self.cleaner.warm_up()
         question = parse_question("What is this about?")
         vector = self.embedder.encode_one_uncached(question.text)
         hits = retrieve(self.index, vector, question.terms, RANKING_DEPTH)
         self.answerer.answer(question, vector, hits)
+        self.quote_finder  # noqa: B018 (built now: a chat's first follow-up would pay for it)
+        self._passages_of  # noqa: B018 (built now: the first question asked within documents)
 
     # --- questions ----------------------------------------------------------------------
 
@@ -172,7 +176,7 @@ class Pipeline:
             # A follow-up is read with the previous question, near the previous answer.
             query = f"{resolution.text} {resolution.previous.question}"
             terms = list(dict.fromkeys(terms + content_terms(resolution.previous.question)))
-        quotes = self.quote_finder.quotes(history)
+        quotes = self.quote_finder.quotes(history) if history else NO_QUOTES
         if resolution.previous is not None:
             focus = quotes.passages(self.index)
         vector = self.embedder.encode_one(query)
@@ -181,6 +185,17 @@ class Pipeline:
         depth = max(top_k, RANKING_DEPTH)
         hits = retrieve(self.index, vector, terms, depth, focus=focus, within=within)
         return Reading(resolution.text, parsed, vector, hits, resolution.follow_up, focus, quotes)
+
+    def candidates(self, reading: Reading, passages: int) -> Candidates:
+        """The evidence of every sentence of the reading's `passages` best passages."""
+        return self.answerer.evidence.candidates(
+            reading.question,
+            reading.vector,
+            reading.hits[:passages],
+            follow_up=reading.follow_up,
+            focus=reading.focus,
+            quotes=reading.quotes,
+        )
 
     def ask(
         self,

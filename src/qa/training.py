@@ -171,14 +171,7 @@ def collect(question_set: QuestionSet, pipeline: Pipeline) -> list[Example]:
         history = [Turn(t["question"], t.get("answer", "")) for t in item.history]
         reading = pipeline.read(item.question, history=history)
         hits = reading.hits[:CANDIDATE_PASSAGES]
-        candidates = pipeline.answerer.evidence.candidates(
-            reading.question,
-            reading.vector,
-            hits,
-            follow_up=reading.follow_up,
-            focus=reading.focus,
-            quotes=reading.quotes,
-        )
+        candidates = pipeline.candidates(reading, CANDIDATE_PASSAGES)
         index = pipeline.index
         labels = np.array(
             [
