@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from qa.index import Index
-from qa.question import salient_terms
+from qa.question import NameTest, salient_terms
 from qa.text import content_terms
 
 _ELLIPSIS = re.compile(
@@ -41,12 +41,15 @@ _ENTITY = re.compile(
     r"(?:\bthe\s+)?(?:[A-Z][\w.’'-]*|\d[\d,.]*)(?:\s+(?:of\s+|and\s+|the\s+)?(?:[A-Z][\w.’'-]*|\d[\d,.]*))*"
 )
 _PRONOUN = re.compile(r"\b(there|they|them|their|it|its|he|she|him|his|her)\b", re.I)
+_THERE = re.compile(r"\bthere\b", re.I)
+_PERSONAL = re.compile(r"they|them|their|he|she|him|his|her", re.I)
 # Words that point back at the previous turn ("In which year was that?").
 _ANAPHOR = re.compile(
     r"\b(there|they|them|their|theirs|it|its|he|she|him|his|her|hers|that|this|those|these)\b",
     re.I,
 )
 _MAX_FRAGMENT_WORDS = 6
+_LOWER_WORD = re.compile(r"\b[a-z][\w’'-]*")
 # A question with this few content words and no name of its own leans on the previous turn.
 _MAX_BARE_TERMS = 2
 
@@ -61,10 +64,12 @@ class Turn:
 
 @dataclass(frozen=True, slots=True)
 class Resolution:
-    """A question as read in its chat: its text, and the previous turn it leans on, if any."""
+    """A question as read in its chat: its text, the previous turn it leans on, if any, and
+    the words an elliptical follow-up ("and in Brazil?") typed as what is new."""
 
     text: str
     previous: Turn | None = None
+    fragment: str | None = None
 
     @property
     def follow_up(self) -> bool:
@@ -152,14 +157,34 @@ class QuoteFinder:
         return range(first, last + 1)
 
 
-def resolve_turn(question: str, history: Sequence[Turn]) -> Resolution:
-    """Read a question in the light of the chat so far (turns oldest first)."""
-    text = resolve(question, [t.question for t in history])
-    if not history or not is_follow_up(question):
+def resolve_turn(
+    question: str, history: Sequence[Turn], is_name: NameTest | None = None
+) -> Resolution:
+    """Read a question in the light of the chat so far (turns oldest first). `is_name` tells
+    the corpus's names, so that a chat typed in lower case ("and china?") is read like one
+    typed with capitals."""
+    if not history:
+        return Resolution(question)
+    if is_name is not None:
+        question = truecase(question, is_name)
+        history = [Turn(truecase(t.question, is_name), t.answer) for t in history]
+    questions = [t.question for t in history]
+    text = resolve(question, questions)
+    if not is_follow_up(question):
         return Resolution(text)
-    previous = history[-1]
-    previous_text = resolve(previous.question, [t.question for t in history[:-1]])
-    return Resolution(text, Turn(previous_text, previous.answer))
+    previous_text = resolve(questions[-1], questions[:-1])
+    if not content_terms(text):
+        # "Why?", "When was that?", "How so?": the question is about the previous one.
+        text = f"{question.strip().rstrip('?.! ')}? ({previous_text.rstrip(' ?.!')}?)"
+    return Resolution(text, Turn(previous_text, history[-1].answer), _fragment(question))
+
+
+def truecase(text: str, is_name: NameTest) -> str:
+    """`text` with each word typed in lower case that the corpus writes as a name capitalised."""
+    return _LOWER_WORD.sub(
+        lambda m: m.group(0)[0].upper() + m.group(0)[1:] if is_name(m.group(0)) else m.group(0),
+        text,
+    )
 
 
 def is_follow_up(question: str) -> bool:
@@ -205,6 +230,9 @@ def _substitute(previous: str, fragment: str) -> str:
         if match:
             fragment = fragment[0].lower() + fragment[1:]
             return f"{body[: match.start()]}{fragment}{body[match.end() :]}?"
+        # No phrase with that preposition ("Does China grant them asylum?" + "and in
+        # Brazil?"): the place named takes the new one's place.
+        fragment = fragment[lead.end("prep") :].strip()
     entities = [m for m in _ENTITY.finditer(body) if m.start() > 0]
     numeric = fragment[:1].isdigit()
     same_kind = [m for m in entities if _is_number(m.group(0)) == numeric]
@@ -223,8 +251,13 @@ def _last_entity_phrase(body: str) -> re.Match[str] | None:
 
 def _replace_pronouns(question: str, previous: str) -> str:
     """Replace 'there' by the previous question's last place and 'they'/'it' by its subject."""
-    if not _PRONOUN.search(question) or any(w[:1].isupper() for w in question.split()[1:]):
-        return question  # no pronoun, or the question names its own subject
+    pronoun = _PRONOUN.search(question)
+    if not pronoun or any(w[:1].isupper() for w in question[: pronoun.start()].split()[1:]):
+        return question  # no pronoun, or the question names its own subject before it
+    if _PERSONAL.fullmatch(pronoun.group(0)) is None and any(
+        w[:1].isupper() for w in question.split()[1:]
+    ):
+        return question  # "Why is it hard to adapt in Canada?": "it" stands for nothing
     body = previous.rstrip(" ?.!")
     entities = [
         _with_head_noun(body, m)
@@ -245,7 +278,11 @@ def _replace_pronouns(question: str, previous: str) -> str:
             return entities[0]
         return entities[-1]  # it, he, she, him
 
-    return _PRONOUN.sub(swap, question, count=1)
+    # One pronoun for whom or what, and one "there" for where ("Why do they go there?").
+    swapped = _PRONOUN.sub(swap, question, count=1)
+    if pronoun.group(0).lower() != "there":
+        swapped = _THERE.sub(swap, swapped, count=1)
+    return swapped
 
 
 def _is_number(entity: str) -> bool:

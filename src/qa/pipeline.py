@@ -167,10 +167,12 @@ class Pipeline:
         history = [
             Turn(self.cleaner.clean(t.question).text or t.question, t.answer) for t in history
         ]
-        resolution = resolve_turn(typed, history)
-        as_asked = typed if resolution.follow_up else None
         is_name = self.index.vocabulary.is_name
-        parsed = parse_question(resolution.text, as_asked=as_asked, is_name=is_name)
+        resolution = resolve_turn(typed, history, is_name)
+        as_asked = typed if resolution.follow_up else None
+        parsed = parse_question(
+            resolution.text, as_asked=as_asked, is_name=is_name, new=resolution.fragment
+        )
         query, terms, focus = resolution.text, parsed.terms, frozenset[int]()
         if resolution.previous is not None:
             # A follow-up is read with the previous question, near the previous answer.

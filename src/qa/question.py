@@ -78,6 +78,7 @@ _REASON_MARKERS = re.compile(
     re.I,
 )
 _DIGIT = re.compile(r"\d")
+_QUESTION_WORD = re.compile(r"\b(what|which|who|whom|whose|when|where|why|how)\b", re.I)
 _YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})s?\b")
 
 
@@ -90,28 +91,40 @@ class Question:
     salient: frozenset[str]
     answer_type: AnswerType
     asked: frozenset[str] = frozenset()  # normalised words as typed
-    required: frozenset[str] = frozenset()  # names a follow-up typed: the answer must hold them
+    required: frozenset[str] = frozenset()  # what a follow-up typed new: the answer must hold it
     capitalised: frozenset[str] = frozenset()  # the salient terms typed as names or numbers
     measure: Measure | None = None  # the kind of quantity asked for in a unit ("how fast")
 
 
 def parse_question(
-    text: str, *, as_asked: str | None = None, is_name: NameTest | None = None
+    text: str,
+    *,
+    as_asked: str | None = None,
+    is_name: NameTest | None = None,
+    new: str | None = None,
 ) -> Question:
     """Parse a question as read; names and numbers count only if the asker typed them.
 
     A follow-up ("What about Belgium?") is read with words of the previous question, but
-    only what was typed (`as_asked`) must appear next to the answer. `is_name` tells the
+    only what was typed (`as_asked`) must appear next to the answer: its names, and every
+    word of what an elliptical follow-up typed as `new` ("and in brazil?"). A follow-up's
+    own question word says what it asks for ("When?" after "Who ...?"). `is_name` tells the
     corpus's names, so that a name typed in lower case ("china") is still one.
     """
     typed = as_asked if as_asked is not None else text
+    required = frozenset[str]()
+    if as_asked is not None:
+        required = salient_terms(as_asked, is_name) | frozenset(content_terms(new or ""))
+    # "How so?" asks what "how" asks whatever the previous question asked; "And in 2015?"
+    # asks what the previous question did.
+    own_type = as_asked is not None and _QUESTION_WORD.search(as_asked) is not None
     return Question(
         text=text,
         terms=list(dict.fromkeys(content_terms(text))),
         salient=salient_terms(typed, is_name),
-        answer_type=expected_type(text),
+        answer_type=expected_type(as_asked if own_type and as_asked else text),
         asked=frozenset(normalise(w) for w in words(typed)),
-        required=salient_terms(as_asked, is_name) if as_asked is not None else frozenset(),
+        required=required,
         capitalised=salient_terms(typed),
         measure=asked_measure(text),
     )
