@@ -1,3 +1,3 @@
 """qa: extractive question answering with verbatim, cited answers."""
 
-__version__ = "0.7.0"
+__version__ = "0.7.1"
