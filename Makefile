@@ -51,9 +51,11 @@ format: install
 train: install
 	$(BIN)/qa train
 
-# `qa eval` on every question set with the baselines, as one table (~10 min from nothing).
+# `qa eval` on every question set with the baselines, as one table (~10 min from nothing),
+# then the seed article's chats asked with qa's own earlier answers.
 eval: install
 	$(BIN)/python scripts/eval_sets.py
+	$(BIN)/python scripts/eval_chains.py
 
 bench: install
 	$(BIN)/python scripts/bench.py

@@ -73,6 +73,19 @@ def test_typed_gold_sets_have_every_kind_and_verbatim_answers(gold, document, le
             assert item.answers == []
 
 
+def test_chat_chains_are_typed_chats_with_verbatim_answers():
+    text = (CORPUS / "destinations-of-north-korean-defectors.txt").read_text(encoding="utf-8")
+    lines = (REPO / "tests/gold/chains-defectors.jsonl").read_text(encoding="utf-8").splitlines()
+    chats = [json.loads(line) for line in lines]
+    assert len(chats) >= 10 and all(2 <= len(c["turns"]) <= 4 for c in chats)
+    for chat in chats:
+        for turn in chat["turns"]:
+            if turn["answerable"]:
+                assert all(contains_answer(text, [a]) for a in turn["answers"]), turn
+            else:
+                assert turn["answers"] == []
+
+
 def test_quality_gate(report):
     gate(report.metrics, "gold")
 
