@@ -23,8 +23,9 @@ def test_ask_returns_every_contract_field(client):
     assert data["took_ms"] > 0
     citation = data["citations"][0]
     assert set(citation) == {
-        "n", "doc_id", "title", "section", "quote", "start", "end", "score"
+        "n", "doc_id", "title", "section", "quote", "start", "end", "score", "page"
     }  # fmt: skip
+    assert citation["page"] is None  # a .txt has no pages
     assert citation["n"] == 1
     assert citation["doc_id"] == CORPUS_DOC
     assert citation["title"] == "Destinations of North Korean Defectors"

@@ -190,7 +190,7 @@ def test_build_of_an_unusable_corpus_keeps_the_old_index(small, embedder, tmp_pa
     before = load_index(index_dir).path
     empty = tmp_path / "empty"
     empty.mkdir()
-    with pytest.raises(CorpusError, match=r"no \.txt or \.md"):
+    with pytest.raises(CorpusError, match=r"no documents with text \(\.txt, \.md, \.html"):
         build_index(empty, index_dir, embedder, max_passage_chars=800)
     assert load_index(index_dir).path == before
     assert Path(before).exists()

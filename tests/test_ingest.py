@@ -160,7 +160,7 @@ def test_missing_or_empty_corpus_is_a_clear_error(tmp_path):
     with pytest.raises(CorpusError, match="not found"):
         load_corpus(tmp_path / "nope")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(CorpusError, match=r"no \.txt or \.md"):
+    with pytest.raises(CorpusError, match=r"no documents with text \(\.txt, \.md, \.html"):
         load_corpus(tmp_path / "empty")
 
 

@@ -48,7 +48,7 @@ UNANSWERABLE = ["Who won the 2018 World Cup?", "Who won the 2018 FIFA World Cup?
 ASK_FIELDS = {
     "question", "resolved_question", "answer", "answered", "confidence", "citations", "took_ms"
 }  # fmt: skip
-CITATION_FIELDS = {"n", "doc_id", "title", "section", "quote", "start", "end", "score"}
+CITATION_FIELDS = {"n", "doc_id", "title", "section", "quote", "start", "end", "score", "page"}
 
 
 def comparable(response: dict) -> dict:

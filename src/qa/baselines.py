@@ -45,6 +45,7 @@ class TopSentence:
             start=sentence.start,
             end=sentence.end,
             score=round(float(scores[best]), 4),
+            page=index.documents[sentence.doc_id].page_at(sentence.start),
         )
         answer = Answer(f"{quote} [1]", True, 1.0, [citation])
         took = (time.perf_counter() - started) * 1000

@@ -84,7 +84,8 @@ def ask_cmd(
         label = "Sources:" if result.answer.answered else "Closest passages:"
         typer.echo(label)
     for c in result.answer.citations:
-        typer.echo(f"[{c.n}] {c.title} — {c.section} ({c.doc_id}:{c.start}-{c.end})")
+        page = f", page {c.page}" if c.page is not None else ""
+        typer.echo(f"[{c.n}] {c.title} — {c.section} ({c.doc_id}:{c.start}-{c.end}{page})")
         typer.echo(f"    “{c.quote}”")
 
 

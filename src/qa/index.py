@@ -196,6 +196,7 @@ def _write_build(
                     "title": d.title,
                     "text": d.text,
                     "headings": [[h.start, h.end, h.level] for h in d.headings],
+                    "pages": [list(mark) for mark in d.pages],
                 }
                 for d in documents
             ],
@@ -435,6 +436,7 @@ def load_index(index_dir: Path, *, verify: bool = True) -> Index:
                 title=d["title"],
                 text=d["text"],
                 headings=[Heading(*h) for h in d["headings"]],
+                pages=[(start, page) for start, page in d.get("pages", [])],
             )
             for d in json.loads((build / "documents.json").read_text(encoding="utf-8"))
         }

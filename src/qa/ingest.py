@@ -4,6 +4,7 @@ Every unit keeps `start` and `end` into its document's text, so `text[start:end]
 unit verbatim: that is what makes citations exact.
 """
 
+import bisect
 import hashlib
 import logging
 import re
@@ -12,11 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from qa.errors import CorpusError
+from qa.formats import READERS, TITLE, Block
 from qa.sentences import split_sentences
 
 log = logging.getLogger(__name__)
 
-DOCUMENT_SUFFIXES = (".txt", ".md")
+DOCUMENT_SUFFIXES = (".txt", ".md", *READERS)
 # A larger file is skipped with a warning: most likely a data dump, not prose to quote.
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
 _HEADING_MAX_CHARS = 80
@@ -56,10 +58,19 @@ class Document:
     text: str
     headings: list[Heading] = field(default_factory=list)
     paragraphs: list[Paragraph] = field(default_factory=list)
+    # Where each page of a PDF begins in `text`: (offset, 1-based page), in order.
+    pages: list[tuple[int, int]] = field(default_factory=list)
 
     @property
     def sha256(self) -> str:
         return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+
+    def page_at(self, offset: int) -> int | None:
+        """The page `text[offset]` is on; None for a format without pages."""
+        if not self.pages:
+            return None
+        i = bisect.bisect_right(self.pages, (offset, float("inf"))) - 1
+        return self.pages[max(i, 0)][1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,22 +138,68 @@ def load_corpus(corpus_dir: Path, *, max_bytes: int = MAX_DOCUMENT_BYTES) -> lis
         if size > max_bytes:
             log.warning("skipping %s: %d bytes, over the %d-byte limit", doc_id, size, max_bytes)
             continue
-        try:
-            text = read_text(path)
-        except (UnicodeDecodeError, OSError) as exc:
-            log.warning("skipping %s: not readable as UTF-8 text (%s)", doc_id, exc)
-            continue
-        if "\x00" in text:
-            log.warning("skipping %s: binary content", doc_id)
-            continue
-        document = parse_document(doc_id, text)
+        reader = READERS.get(path.suffix.lower())
+        if reader is not None:
+            try:
+                document = document_from_blocks(doc_id, reader(path))
+            except Exception as exc:  # a damaged file can fail any way inside its parser
+                log.warning("skipping %s: %s", doc_id, exc)
+                continue
+        else:
+            try:
+                text = read_text(path)
+            except (UnicodeDecodeError, OSError) as exc:
+                log.warning("skipping %s: not readable as UTF-8 text (%s)", doc_id, exc)
+                continue
+            if "\x00" in text:
+                log.warning("skipping %s: binary content", doc_id)
+                continue
+            document = parse_document(doc_id, text)
         if not document.paragraphs:
             log.warning("skipping %s: no text to index", doc_id)
             continue
         documents.append(document)
     if not documents:
-        raise CorpusError(f"no .txt or .md documents with text in {corpus_dir}")
+        kinds = ", ".join(DOCUMENT_SUFFIXES)
+        raise CorpusError(f"no documents with text ({kinds}) in {corpus_dir}")
     return documents
+
+
+def document_from_blocks(doc_id: str, blocks: list[Block]) -> Document:
+    """A document whose text is its blocks, one a line with a blank line between them: the
+    title first, each paragraph in the section of the heading above it."""
+    parts: list[str] = []
+    position = 0
+    title = next((b.text for b in blocks if b.level == TITLE), _fallback_title(doc_id))
+    document = Document(doc_id, title, "")
+    section = title
+    for block in blocks:
+        start = position + (2 if parts else 0)
+        end = start + len(block.text)
+        parts.append(block.text)
+        position = end
+        document.pages += [(start + offset, page) for offset, page in block.pages]
+        previous = document.paragraphs[-1] if document.paragraphs else None
+        if (
+            block.level is None
+            and previous
+            and previous.end == start - 2
+            and parts[-2].endswith(":")
+        ):
+            # "... defines a refugee as:" belongs with what follows, as in a .txt file.
+            document.paragraphs[-1] = Paragraph(section, previous.start, end)
+        elif block.level is None:
+            document.paragraphs.append(Paragraph(section, start, end))
+        else:
+            document.headings.append(Heading(start, end, block.level))
+            if block.level != TITLE:
+                section = block.text
+    document.text = "\n\n".join(parts)
+    # Every block marks its first page; only where the page changes is kept.
+    document.pages = [
+        m for i, m in enumerate(document.pages) if not i or m[1] != document.pages[i - 1][1]
+    ]
+    return document
 
 
 def parse_document(doc_id: str, text: str) -> Document:

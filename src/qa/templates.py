@@ -26,6 +26,7 @@ class Citation:
     start: int
     end: int
     score: float
+    page: int | None = None  # the PDF page where the quote starts
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +69,7 @@ def _cite(index: Index, n: int, passage: Passage, start: int, end: int, score: f
         start=start,
         end=end,
         score=round(score, 4),
+        page=document.page_at(start),
     )
 
 

@@ -87,6 +87,10 @@ class Citation(BaseModel):
     start: int
     end: int
     score: float
+    page: int | None = Field(
+        None,
+        description="The 1-based page of a PDF where the quote starts; null for other formats.",
+    )
 
 
 class AskResponse(BaseModel):

@@ -1,0 +1,219 @@
+"""Web pages, Word files and PDFs made by real tools from the seed article: read with their
+structure, without their furniture, cited verbatim (PDFs to the page), answered as well as
+the .txt; and bad files skipped with a warning that names them."""
+
+import html
+import logging
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pypandoc
+import pypdfium2 as pdfium
+import pytest
+
+from conftest import CORPUS
+from qa.config import Settings
+from qa.conversation import Turn
+from qa.evaluate import evaluate, load_gold
+from qa.ingest import load_corpus
+from qa.pipeline import AskResult, Pipeline, build
+
+CHROMIUM = "/usr/bin/chromium"
+ARTICLE = CORPUS / "destinations-of-north-korean-defectors.txt"
+SECTIONS = (
+    "North Korean defector activity and definitions",
+    "South Korea",
+    "China",
+    "Japan",
+    "Europe and the United Kingdom",
+    "United States",
+    "Canada",
+)
+# What a news site puts around an article: none of it may be indexed or quoted.
+FURNITURE = (
+    "Subscribe",
+    "a subscription is $5 a month",
+    "cookies",
+    "Most read",
+    "All rights reserved",
+    "editor@example.org",
+)
+GOLD = load_gold(CORPUS.parent / "tests" / "gold" / "defectors.jsonl")
+
+
+def article_html(*, furniture: bool) -> str:
+    lines = [line.strip() for line in ARTICLE.read_text(encoding="utf-8").splitlines()]
+    title, body = lines[0], [line for line in lines[1:] if line]
+    parts = [
+        f"<h2>{html.escape(line)}</h2>" if line in SECTIONS else f"<p>{html.escape(line)}</p>"
+        for line in body
+    ]
+    article = f"<article><h1>{html.escape(title)}</h1>\n" + "\n".join(parts) + "</article>"
+    if not furniture:
+        head = f"<head><meta charset='utf-8'><title>{title}</title></head>"
+        return f"<!doctype html><html>{head}<body>{article}</body></html>"
+    return f"""<!doctype html><html><head><meta charset="utf-8">
+<title>{html.escape(title)} | World Refugee Review</title></head><body>
+<header><a href="/">World Refugee Review</a><nav><ul><li><a href="/news">News</a></li>
+<li><a href="/subscribe">Subscribe: a subscription is $5 a month</a></li></ul></nav></header>
+<div class="cookie-banner">We use cookies to improve your experience. Accept all cookies?</div>
+<main>{article}</main>
+<aside><h3>Most read</h3><p>How much is a subscription? Only $5 a month.</p></aside>
+<footer><p>© 2021 World Refugee Review. All rights reserved. editor@example.org</p></footer>
+</body></html>"""
+
+
+def print_pdf(page: Path, pdf: Path, *flags: str) -> None:
+    """Chromium's print to PDF, with its running header (date, title) and footer (address,
+    page number) on unless `flags` turn them off."""
+    subprocess.run(
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            f"--print-to-pdf={pdf}",
+            *flags,
+            page.as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+
+
+@pytest.fixture(scope="module")
+def corpora(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """One corpus folder per format, each holding the seed article alone."""
+    root = tmp_path_factory.mktemp("formats")
+    folders = {kind: root / kind for kind in ("html", "pdf", "docx")}
+    for folder in folders.values():
+        folder.mkdir()
+    (folders["html"] / "article.html").write_text(article_html(furniture=True), encoding="utf-8")
+    plain = root / "plain.html"
+    plain.write_text(article_html(furniture=False), encoding="utf-8")
+    print_pdf(plain, folders["pdf"] / "article.pdf")
+    pypandoc.convert_file(str(plain), "docx", outputfile=str(folders["docx"] / "article.docx"))
+    return folders
+
+
+@pytest.fixture(scope="module")
+def pipelines(corpora, embedder, tmp_path_factory) -> dict[str, Pipeline]:
+    out = {}
+    for kind, folder in {"txt": CORPUS, **corpora}.items():
+        settings = Settings(corpus=folder, index=tmp_path_factory.mktemp(f"index-{kind}"))
+        build(settings, embedder=embedder)
+        out[kind] = Pipeline.load(settings, embedder=embedder)
+    return out
+
+
+def only_document(pipeline: Pipeline):
+    (document,) = pipeline.index.documents.values()
+    return document
+
+
+@pytest.mark.parametrize("kind", ["html", "pdf", "docx"])
+def test_structure_is_kept_and_every_paragraph_read_whole(pipelines, kind):
+    document = only_document(pipelines[kind])
+    assert document.title == "Destinations of North Korean Defectors"
+    sections = {p.section for p in pipelines[kind].index.passages}
+    assert set(SECTIONS) <= sections
+    flat = latin(document.text)
+    for line in ARTICLE.read_text(encoding="utf-8").splitlines()[1:]:
+        if line.strip():
+            assert latin(line) in flat, line[:60]
+
+
+def latin(text: str) -> str:
+    """Text without Hangul (Chromium's PDF text layer drops a character of "피난민") and
+    with white space collapsed."""
+    return " ".join("".join(c for c in text if not "\uac00" <= c <= "\ud7a3").split())
+
+
+@pytest.mark.parametrize("kind", ["html", "pdf", "docx"])
+def test_no_furniture_is_indexed(pipelines, kind):
+    text = only_document(pipelines[kind]).text
+    for words in (*FURNITURE, "file://", "World Refugee Review"):
+        assert words not in text
+    if kind == "pdf":
+        assert "/2" not in text and "AM " not in text and "PM " not in text  # footer, header
+
+
+def test_a_question_only_the_navigation_answers_is_declined(pipelines):
+    answer = pipelines["html"].ask("How much is a subscription?").answer
+    assert not answer.answered
+
+
+def test_pdf_citations_carry_the_page_their_quote_starts_on(pipelines, corpora):
+    pipeline = pipelines["pdf"]
+    document = only_document(pipeline)
+    pdf = pdfium.PdfDocument(str(corpora["pdf"] / "article.pdf"))
+    pages = [" ".join(pdf[i].get_textpage().get_text_range().split()) for i in range(len(pdf))]
+    assert len(pages) >= 2 and document.pages[0] == (0, 1)
+    assert [p for _, p in document.pages] == list(range(1, len(pages) + 1))
+    seen = set()
+    for question in ("How many North Koreans live in Canada?", "What does Pinanmin mean?"):
+        answer = pipeline.ask(question).answer
+        assert answer.answered
+        for c in answer.citations:
+            assert document.text[c.start : c.end] == c.quote
+            assert c.page is not None
+            assert " ".join(c.quote.split()[:4]) in pages[c.page - 1]
+            seen.add(c.page)
+    assert len(seen) >= 2  # the article's first and last pages
+    txt = pipelines["txt"].ask("How many North Koreans live in Canada?").answer
+    assert all(c.page is None for c in txt.citations)
+
+
+@pytest.mark.parametrize("kind", ["html", "pdf", "docx"])
+def test_gold_answers_as_well_as_from_the_txt(pipelines, kind):
+    def scored(pipeline: Pipeline) -> float:
+        def ask(question: str, history: list[Turn], doc_ids: list[str] | None) -> AskResult:
+            return pipeline.ask(question, history=history)
+
+        report = evaluate(pipeline, GOLD, ask, name=kind)
+        for item in report.items:
+            assert item.correct or item.id  # every item was asked
+        return report.metrics["answer_accuracy"]
+
+    assert scored(pipelines[kind]) >= scored(pipelines["txt"]) - 0.03
+
+
+@pytest.fixture()
+def bad_corpus(tmp_path, corpora) -> Path:
+    """The HTML article beside files that cannot be read."""
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "article.html").write_bytes((corpora["html"] / "article.html").read_bytes())
+    scanned = tmp_path / "scanned.html"
+    scanned.write_text("<div style='width:400px;height:300px;background:#333'></div>")
+    print_pdf(scanned, folder / "scanned.pdf", "--no-pdf-header-footer")  # a scan has none
+    damaged = (corpora["pdf"] / "article.pdf").read_bytes()
+    (folder / "damaged.pdf").write_bytes(damaged[: len(damaged) // 3])
+    with zipfile.ZipFile(folder / "photos.docx", "w") as archive:
+        archive.writestr("holiday/notes.txt", "not a Word document")
+    return folder
+
+
+def test_bad_files_are_skipped_with_a_warning_naming_each(bad_corpus, caplog):
+    with caplog.at_level(logging.WARNING, logger="qa.ingest"):
+        documents = load_corpus(bad_corpus)
+    assert [d.doc_id for d in documents] == ["article.html"]
+    warnings = [r.getMessage() for r in caplog.records]
+    for name in ("scanned.pdf", "damaged.pdf", "photos.docx"):
+        (line,) = [w for w in warnings if name in w]
+        assert line.startswith(f"skipping {name}: ")
+    assert any("no text layer" in w for w in warnings)
+
+
+def test_a_huge_web_page_is_skipped(tmp_path, corpora, caplog):
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "article.html").write_bytes((corpora["html"] / "article.html").read_bytes())
+    (folder / "dump.html").write_bytes(b"<p>" + b"word " * 5_000_000 + b"</p>")  # 25 MB
+    with caplog.at_level(logging.WARNING, logger="qa.ingest"):
+        documents = load_corpus(folder)
+    assert [d.doc_id for d in documents] == ["article.html"]
+    assert any(r.getMessage().startswith("skipping dump.html: ") for r in caplog.records)
