@@ -6,13 +6,16 @@ import html
 import logging
 import subprocess
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pypandoc
 import pypdfium2 as pdfium
 import pytest
+from fastapi.testclient import TestClient
 
 from conftest import CORPUS
+from qa.api.app import create_app
 from qa.config import Settings
 from qa.conversation import Turn
 from qa.evaluate import evaluate, load_gold
@@ -100,13 +103,23 @@ def corpora(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="module")
-def pipelines(corpora, embedder, tmp_path_factory) -> dict[str, Pipeline]:
+def settings_of(corpora, embedder, tmp_path_factory) -> dict[str, Settings]:
     out = {}
     for kind, folder in {"txt": CORPUS, **corpora}.items():
-        settings = Settings(corpus=folder, index=tmp_path_factory.mktemp(f"index-{kind}"))
-        build(settings, embedder=embedder)
-        out[kind] = Pipeline.load(settings, embedder=embedder)
+        out[kind] = Settings(corpus=folder, index=tmp_path_factory.mktemp(f"index-{kind}"))
+        build(out[kind], embedder=embedder)
     return out
+
+
+@pytest.fixture(scope="module")
+def pipelines(settings_of, embedder) -> dict[str, Pipeline]:
+    return {kind: Pipeline.load(s, embedder=embedder) for kind, s in settings_of.items()}
+
+
+@pytest.fixture(scope="module")
+def pdf_client(settings_of, pipelines) -> Iterator[TestClient]:
+    with TestClient(create_app(settings_of["pdf"], pipeline=pipelines["pdf"])) as client:
+        yield client
 
 
 def only_document(pipeline: Pipeline):
@@ -165,6 +178,29 @@ def test_pdf_citations_carry_the_page_their_quote_starts_on(pipelines, corpora):
     assert len(seen) >= 2  # the article's first and last pages
     txt = pipelines["txt"].ask("How many North Koreans live in Canada?").answer
     assert all(c.page is None for c in txt.citations)
+
+
+def test_the_source_view_names_the_page_and_opens_the_original_file_there(pdf_client, corpora):
+    data = pdf_client.post("/api/ask", json={"question": "How many North Koreans live in Canada?"})
+    citation = data.json()["citations"][0]
+    page = citation["page"]
+    assert page is not None
+    view = pdf_client.get(f"/documents/article.pdf?start={citation['start']}&end={citation['end']}")
+    assert view.status_code == 200
+    assert f"page {page}" in view.text
+    assert f'href="/documents/article.pdf/file#page={page}"' in view.text
+    original = pdf_client.get("/documents/article.pdf/file")
+    assert original.status_code == 200
+    assert original.headers["content-type"] == "application/pdf"
+    assert original.content == (corpora["pdf"] / "article.pdf").read_bytes()
+    text = pdf_client.get("/api/documents/article.pdf")
+    assert original.headers["x-content-type-options"] == "nosniff"
+    assert "script-src 'self'" in original.headers["content-security-policy"]
+    for header in ("x-content-type-options", "content-security-policy", "referrer-policy"):
+        assert original.headers[header] == text.headers[header]
+    assert pdf_client.get("/documents/nothing.pdf/file").status_code == 404
+    chat = pdf_client.post("/", data={"question": "How many North Koreans live in Canada?"})
+    assert f"(page {page})" in chat.text
 
 
 @pytest.mark.parametrize("kind", ["html", "pdf", "docx"])

@@ -60,6 +60,7 @@
           document.createTextNode(" — "),
           el("span", { class: "section" }, c.section)
         );
+        if (c.page) where.append(document.createTextNode(" "), el("span", { class: "page" }, `(page ${c.page})`));
         item.append(where, el("blockquote", { class: "quote" }, c.quote));
         item.append(el("a", { class: "open", href: sourceUrl(c) }, "Open in source"));
         list.append(item);

@@ -8,7 +8,7 @@ from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 
@@ -200,6 +200,36 @@ def _answer_all(
     return responses
 
 
+@router.get("/documents/{doc_id:path}/file", response_class=FileResponse)
+async def original_file(request: Request, doc_id: str, pipeline: PipelineDep) -> FileResponse:
+    """The file a document was read from, as it is in the corpus folder (a PDF opens at
+    `#page=N`); only documents of the index are served."""
+    try:
+        pipeline.document(doc_id)
+    except DocumentNotFoundError as exc:
+        raise HTTPException(404, str(exc)) from None
+    corpus = Path(request.app.state.settings.corpus).resolve()
+    path = (corpus / doc_id).resolve()
+    if not path.is_relative_to(corpus) or not path.is_file():
+        raise HTTPException(404, f"the file of {doc_id!r} is no longer in the corpus folder")
+    return FileResponse(
+        path,
+        media_type=_MEDIA_TYPES.get(path.suffix.lower()),
+        filename=path.name,
+        content_disposition_type="inline",
+    )
+
+
+_MEDIA_TYPES = {
+    ".pdf": "application/pdf",
+    ".html": "text/html; charset=utf-8",
+    ".htm": "text/html; charset=utf-8",
+    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ".txt": "text/plain; charset=utf-8",
+    ".md": "text/markdown; charset=utf-8",
+}
+
+
 @router.get("/documents/{doc_id:path}", response_class=HTMLResponse)
 async def source(
     request: Request,
@@ -215,8 +245,12 @@ async def source(
         raise HTTPException(404, str(exc)) from None
     valid = start is not None and end is not None and start < end <= len(document.text)
     span = (start, end) if valid else (None, None)
+    page = document.page_at(span[0]) if span[0] is not None else None
+    file_url = f"/documents/{quote(document.doc_id, safe='/')}/file"
     context = {
         "document": document,
+        "page": page,
+        "file_url": f"{file_url}#page={page}" if page else file_url,
         "ask_url": chat_url([document.doc_id]),
         "blocks": source_blocks(document, *span),
         "bad_range": (start is not None or end is not None) and not valid,
