@@ -97,8 +97,16 @@ def serve_cmd(
     port: Annotated[
         int | None, typer.Option("--port", min=1, max=65535, help="Default 8000.")
     ] = None,
+    watch_corpus: Annotated[
+        bool,
+        typer.Option(
+            "--watch/--no-watch",
+            help="Rebuild the index in the background when the corpus folder changes.",
+        ),
+    ] = True,
 ) -> None:
-    """Build the index if it is missing or stale, then serve the API and the web chat."""
+    """Build the index if it is missing or stale, then serve the API and the web chat; files
+    added, changed or removed in the corpus folder are indexed while serving."""
     watch = Stopwatch(_STARTED)
     import uvicorn
 
@@ -106,7 +114,7 @@ def serve_cmd(
     from qa.embed import load_embedder
     from qa.pipeline import Pipeline
 
-    settings = _settings(corpus, index, host=host, port=port)
+    settings = _settings(corpus, index, host=host, port=port, watch=watch_corpus)
     watch.lap("web_imports")
     embedder = load_embedder(settings.question_cache)
     watch.lap("model")  # onnxruntime reading the cached export (exporting it if none yet)

@@ -43,3 +43,6 @@ class Settings(BaseSettings):
     engine_threads: int = Field(0, ge=0, le=256)
     # Question text stays out of the logs unless this is set.
     log_questions: bool = False
+    # Rebuild the index in the background when the corpus folder changes (`qa serve` turns
+    # it on unless --no-watch).
+    watch: bool = False

@@ -1,5 +1,6 @@
 """Assembles the FastAPI app; the pipeline is loaded once, in the lifespan."""
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,6 +20,7 @@ from qa.api.routes import router
 from qa.api.security import SecurityHeaders
 from qa.config import Settings
 from qa.pipeline import Pipeline
+from qa.watch import CorpusWatcher
 
 
 def create_app(settings: Settings | None = None, *, pipeline: Pipeline | None = None) -> FastAPI:
@@ -28,7 +30,17 @@ def create_app(settings: Settings | None = None, *, pipeline: Pipeline | None = 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.pipeline = pipeline or await run_in_threadpool(Pipeline.load_or_build, settings)
-        yield
+        app.state.watcher = None
+        if not settings.watch:
+            yield
+            return
+        watcher = app.state.watcher = CorpusWatcher(settings, app.state)
+        task = asyncio.create_task(watcher.run())
+        try:
+            yield
+        finally:
+            watcher.stop()
+            await task
 
     app = FastAPI(
         title="qa",

@@ -116,9 +116,12 @@ async def document(doc_id: str, pipeline: PipelineDep) -> DocumentResponse:
 
 
 @router.get("/health", response_model=HealthResponse)
-async def health(pipeline: PipelineDep) -> HealthResponse:
+async def health(request: Request, pipeline: PipelineDep) -> HealthResponse:
     index = pipeline.index
+    watcher = getattr(request.app.state, "watcher", None)
     return HealthResponse(
+        watching=watcher is not None,
+        building=watcher is not None and watcher.building,
         status="ok",
         documents=len(index.documents),
         chunks=len(index.passages),

@@ -150,3 +150,7 @@ class HealthResponse(BaseModel):
     built_at: str
     # Beyond the contract: the engine running the model, "onnx" or "torch" (the fallback).
     engine: str
+    # Beyond the contract: whether the corpus folder is watched (`qa serve`, unless
+    # --no-watch), and whether a rebuild after a change to it is running now.
+    watching: bool = False
+    building: bool = False
