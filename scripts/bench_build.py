@@ -21,6 +21,10 @@ Run with `.venv/bin/python scripts/bench_build.py [--json]`; `scripts/bench.py` 
    fixed start-up), as a % of the build from nothing. The same difference between `qa index`
    processes is printed beside it; process start-up makes it noisier by about +-0.5 s.
 
+4. Extraction: reading the seed article from each format `tests/samples.py` makes (a news
+   site's page around it, Chromium's PDF print with header and footer, pandoc's `.docx`),
+   median of 20, beside parsing the `.txt`.
+
 Wall-clock time (`time.perf_counter`); medians where repeated. Nothing is asserted: this is a
 report, and on a busy machine it is noisy.
 """
@@ -42,6 +46,7 @@ import torch
 
 from qa.config import Settings
 from qa.embed import Embedder, load_embedder
+from qa.formats import READERS
 from qa.index import BuildReport, build_index, passage_context, sentence_context
 from qa.ingest import chunk, load_corpus
 from qa.squad import read_squad, write_squad_corpus
@@ -267,6 +272,26 @@ def reindexing(squad: dict, tmp: Path, embedder: Embedder, repeat: int) -> dict[
     }
 
 
+def extraction(tmp: Path, repeat: int = 20) -> dict[str, dict[str, float]]:
+    """Median time to read the seed article from each format the tests make (a news page,
+    Chromium's PDF print with header and footer, pandoc's .docx), against the .txt parse."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from samples import ARTICLE, make_samples
+
+    files = {"txt": ARTICLE}
+    for kind, folder in make_samples(tmp / "formats").items():
+        files[kind] = next(folder.iterdir())
+    out = {}
+    for kind, path in files.items():
+        reader = READERS.get(path.suffix)
+        if reader is None:
+            seconds = median_time(lambda path=path: load_corpus(path.parent), repeat)
+        else:
+            seconds = median_time(lambda path=path, reader=reader: reader(path), repeat)
+        out[kind] = {"ms": round(seconds * 1000, 2), "kb": round(path.stat().st_size / 1024, 1)}
+    return out
+
+
 def run(squad_path: Path, tmp: Path, *, repeat: int = 1, reindex_repeat: int = 3) -> dict[str, Any]:
     """Every figure of the report, plus `rows` of (measurement, figure, target, met)."""
     tmp.mkdir(parents=True, exist_ok=True)
@@ -279,6 +304,7 @@ def run(squad_path: Path, tmp: Path, *, repeat: int = 1, reindex_repeat: int = 3
         "engine": embedder.model.engine,
         "throughput": throughput(squad, tmp, embedder, plain, repeat),
         "reindex": reindexing(squad, tmp, embedder, reindex_repeat),
+        "extraction": extraction(tmp),
     }
     figures["rows"] = rows(figures)
     return figures
@@ -341,6 +367,11 @@ def rows(figures: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
             pct <= REINDEX_TARGET_PCT,
         ),
     ]
+    for kind, e in figures["extraction"].items():
+        what = "parse" if kind == "txt" else "extract"
+        out.append(
+            (f"{what} the seed article, .{kind} ({e['kb']} KB)", f"{e['ms']:.1f} ms", "", None)
+        )
     return out
 
 
