@@ -11,7 +11,7 @@ export TRANSFORMERS_OFFLINE := 1
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install run test lint format train eval bench bench-build bench-routes bench-scale clean
+.PHONY: install run test lint format train eval bench bench-build bench-extractors bench-routes bench-scale clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -63,6 +63,12 @@ bench: install
 # Index build throughput, start-up and incremental re-indexing alone (also part of bench).
 bench-build: install
 	$(BIN)/python scripts/bench_build.py
+
+# The extraction libraries against their alternatives on the seed article's files; installs
+# the alternatives (pdfplumber, pypdf, trafilatura, mammoth) into the venv first.
+bench-extractors: install
+	$(BIN)/pip install -q pdfplumber pypdf trafilatura lxml_html_clean mammoth
+	$(BIN)/python scripts/compare_extractors.py
 
 # What the build's 2x target would take: fp32 and int8, on fewer texts (about 3 minutes).
 bench-routes: install
