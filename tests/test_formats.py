@@ -3,6 +3,8 @@ structure, without their furniture, cited verbatim (PDFs to the page), answered 
 the .txt; and bad files skipped with a warning that names them."""
 
 import logging
+import re
+import sys
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,9 +12,11 @@ from pathlib import Path
 import pypdfium2 as pdfium
 import pytest
 from fastapi.testclient import TestClient
+from pypdf import PdfWriter
 
 from conftest import CORPUS
 from qa.api.app import create_app
+from qa.cli import main
 from qa.config import Settings
 from qa.conversation import Turn
 from qa.evaluate import evaluate, load_gold
@@ -144,6 +148,27 @@ def test_gold_answers_as_well_as_from_the_txt(pipelines, kind):
     assert scored(pipelines[kind]) >= scored(pipelines["txt"]) - 0.03
 
 
+@pytest.mark.parametrize("kind", ["html", "pdf", "docx"])
+def test_every_gold_citation_is_verbatim_and_a_pdf_s_has_its_page(pipelines, kind):
+    pipeline = pipelines[kind]
+    document = only_document(pipeline)
+    for item in GOLD:
+        history = [Turn(t["question"], t.get("answer", "")) for t in item.history]
+        for c in pipeline.ask(item.question, history=history).answer.citations:
+            assert document.text[c.start : c.end] == c.quote
+            assert (c.page is not None) == (kind == "pdf")
+
+
+def test_qa_ask_prints_the_page(settings_of, monkeypatch, capsys):
+    index = str(settings_of["pdf"].index)
+    monkeypatch.setattr(sys, "argv", ["qa", "ask", "How many live in Canada?", "--index", index])
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    out = capsys.readouterr().out
+    assert exit_info.value.code == 0
+    assert re.search(r"\(article\.pdf:\d+-\d+, page \d\)", out), out
+
+
 @pytest.fixture()
 def bad_corpus(tmp_path, corpora) -> Path:
     """The HTML article beside files that cannot be read."""
@@ -157,6 +182,9 @@ def bad_corpus(tmp_path, corpora) -> Path:
     (folder / "damaged.pdf").write_bytes(damaged[: len(damaged) // 3])
     with zipfile.ZipFile(folder / "photos.docx", "w") as archive:
         archive.writestr("holiday/notes.txt", "not a Word document")
+    writer = PdfWriter(clone_from=corpora["pdf"] / "article.pdf")
+    writer.encrypt(user_password="secret", algorithm="AES-256")
+    writer.write(folder / "locked.pdf")
     return folder
 
 
@@ -165,7 +193,7 @@ def test_bad_files_are_skipped_with_a_warning_naming_each(bad_corpus, caplog):
         documents = load_corpus(bad_corpus)
     assert [d.doc_id for d in documents] == ["article.html"]
     warnings = [r.getMessage() for r in caplog.records]
-    for name in ("scanned.pdf", "damaged.pdf", "photos.docx"):
+    for name in ("scanned.pdf", "damaged.pdf", "photos.docx", "locked.pdf"):
         (line,) = [w for w in warnings if name in w]
         assert line.startswith(f"skipping {name}: ")
     assert any("no text layer" in w for w in warnings)
