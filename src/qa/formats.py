@@ -14,8 +14,12 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from qa.errors import CorpusError
+
+if TYPE_CHECKING:
+    import pypdfium2
 
 TITLE = 0  # the level of a document title; headings are 1 to 6
 
@@ -170,10 +174,11 @@ def read_pdf(path: Path) -> list[Block]:
     return _paragraphs(lines)
 
 
-def _page_lines(pdf: object, index: int) -> list[_Line]:
+def _page_lines(pdf: "pypdfium2.PdfDocument", index: int) -> list[_Line]:
+    """The lines of a page, each with its page, vertical extent and median font size."""
     import pypdfium2.raw as raw
 
-    page = pdf[index]  # type: ignore[index]
+    page = pdf[index]
     textpage = page.get_textpage()
     try:
         text = textpage.get_text_range()
