@@ -183,7 +183,7 @@ def bad_corpus(tmp_path, corpora) -> Path:
     with zipfile.ZipFile(folder / "photos.docx", "w") as archive:
         archive.writestr("holiday/notes.txt", "not a Word document")
     writer = PdfWriter(clone_from=corpora["pdf"] / "article.pdf")
-    writer.encrypt(user_password="secret", algorithm="AES-256")
+    writer.encrypt(user_password="secret", algorithm="RC4-128")  # pure Python in pypdf
     writer.write(folder / "locked.pdf")
     return folder
 
