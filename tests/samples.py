@@ -6,8 +6,6 @@ import html
 import subprocess
 from pathlib import Path
 
-import pypandoc
-
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 ARTICLE = REPO / "corpus" / "destinations-of-north-korean-defectors.txt"
@@ -82,5 +80,7 @@ def make_samples(root: Path) -> dict[str, Path]:
     plain = root / "plain.html"
     plain.write_text(article_html(furniture=False), encoding="utf-8")
     print_pdf(plain, folders["pdf"] / "article.pdf")
+    import pypandoc  # imported here: the section list above is used without pandoc
+
     pypandoc.convert_file(str(plain), "docx", outputfile=str(folders["docx"] / "article.docx"))
     return folders

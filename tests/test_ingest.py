@@ -5,16 +5,9 @@ import pytest
 from conftest import CORPUS, CORPUS_DOC, write_corpus
 from qa.errors import CorpusError
 from qa.ingest import chunk, load_corpus, parse_document
+from samples import SECTIONS
 
-EXPECTED_SECTIONS = [
-    "North Korean defector activity and definitions",
-    "South Korea",
-    "China",
-    "Japan",
-    "Europe and the United Kingdom",
-    "United States",
-    "Canada",
-]
+EXPECTED_SECTIONS = list(SECTIONS)
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from qa.index import Index
-from qa.question import NameTest, salient_terms
+from qa.question import QUESTION_WORD, NameTest, salient_terms
 from qa.text import content_terms
 
 _ELLIPSIS = re.compile(
@@ -31,7 +31,6 @@ _QUESTION_START = re.compile(
     r"would|should|will|has|have|had|tell|list|name|give|describe|explain)\b",
     re.I,
 )
-_WH = re.compile(r"\b(what|which|who|whom|whose|when|where|why|how)\b", re.I)
 _PREPOSITIONS = (
     "in|into|to|from|for|at|on|of|with|by|about|during|since|after|before|between|under|over|"
     "within|outside|across|among|through|toward|towards|against"
@@ -208,7 +207,7 @@ def resolve(question: str, previous_questions: list[str]) -> str:
 def _fragment(question: str) -> str | None:
     """The new part of an elliptical follow-up ("in Lyon"), or None for a full question."""
     match = _ELLIPSIS.match(question)
-    if match is None and not _QUESTION_START.match(question) and not _WH.search(question):
+    if match is None and not _QUESTION_START.match(question) and not QUESTION_WORD.search(question):
         match = _BARE_FRAGMENT.match(question)
     if match is None:
         return None

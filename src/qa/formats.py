@@ -96,7 +96,7 @@ def _with_title(blocks: list[Block], fallback: str) -> list[Block]:
     if levels:
         top = min(levels)
         first = next(i for i, b in enumerate(blocks) if b.level == top)
-        if all(b.level is not None for b in blocks[:first]) or first == 0:
+        if all(b.level is not None for b in blocks[:first]):  # nothing but headings above
             title = blocks[first]
             rest = blocks[:first] + blocks[first + 1 :]
             return [Block(title.text, TITLE, title.pages), *rest]

@@ -107,14 +107,20 @@ class Chunks:
 # --- reading the corpus -------------------------------------------------------------------
 
 
+def is_document_name(rel: Path) -> bool:
+    """Whether a path relative to the corpus folder names a document: a known suffix, and
+    no hidden file or folder on the way."""
+    return rel.suffix.lower() in DOCUMENT_SUFFIXES and not any(
+        part.startswith(".") for part in rel.parts
+    )
+
+
 def corpus_files(corpus_dir: Path) -> Iterator[tuple[str, Path]]:
     """(doc_id, path) of every document under `corpus_dir`, sorted, never outside it."""
     root = corpus_dir.resolve()
     for path in sorted(corpus_dir.rglob("*")):
         rel = path.relative_to(corpus_dir)
-        if any(part.startswith(".") for part in rel.parts):
-            continue
-        if path.suffix.lower() not in DOCUMENT_SUFFIXES or not path.is_file():
+        if not is_document_name(rel) or not path.is_file():
             continue
         if not path.resolve().is_relative_to(root):
             log.warning("skipping %s: it points outside the corpus folder", rel.as_posix())

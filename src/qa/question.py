@@ -78,7 +78,8 @@ _REASON_MARKERS = re.compile(
     re.I,
 )
 _DIGIT = re.compile(r"\d")
-_QUESTION_WORD = re.compile(r"\b(what|which|who|whom|whose|when|where|why|how)\b", re.I)
+# A question word anywhere in the text ("as of when?", "says who?").
+QUESTION_WORD = re.compile(r"\b(what|which|who|whom|whose|when|where|why|how)\b", re.I)
 _YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})s?\b")
 
 
@@ -117,7 +118,7 @@ def parse_question(
         required = salient_terms(as_asked, is_name) | frozenset(content_terms(new or ""))
     # "How so?" asks what "how" asks whatever the previous question asked; "And in 2015?"
     # asks what the previous question did.
-    own_type = as_asked is not None and _QUESTION_WORD.search(as_asked) is not None
+    own_type = as_asked is not None and QUESTION_WORD.search(as_asked) is not None
     return Question(
         text=text,
         terms=list(dict.fromkeys(content_terms(text))),

@@ -18,16 +18,10 @@ from starlette.datastructures import State
 
 from qa.config import Settings
 from qa.errors import QAError
-from qa.ingest import DOCUMENT_SUFFIXES
+from qa.ingest import is_document_name
 from qa.pipeline import Pipeline, build
 
 log = logging.getLogger(__name__)
-
-
-def is_document(change: watchfiles.Change, path: str) -> bool:
-    """A change to a file the corpus would read (hidden files and other kinds are not)."""
-    name = Path(path)
-    return name.suffix.lower() in DOCUMENT_SUFFIXES and not name.name.startswith(".")
 
 
 class CorpusWatcher:
@@ -43,9 +37,13 @@ class CorpusWatcher:
     async def run(self) -> None:
         """Rebuild after each batch of changes (watchfiles groups a burst into one) until
         `stop`."""
-        async for _ in watchfiles.awatch(
-            self.settings.corpus, watch_filter=is_document, stop_event=self._stop
-        ):
+        root = Path(self.settings.corpus).resolve()
+
+        def is_document(change: watchfiles.Change, path: str) -> bool:
+            name = Path(path)
+            return name.is_relative_to(root) and is_document_name(name.relative_to(root))
+
+        async for _ in watchfiles.awatch(root, watch_filter=is_document, stop_event=self._stop):
             await self.rebuild()
 
     def stop(self) -> None:
