@@ -16,9 +16,14 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-# CPU PyTorch first, pinned: an unpinned torch would pull a multi-GB CUDA build.
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
+# CPU PyTorch first, pinned: an unpinned torch would pull a multi-GB CUDA build. Running
+# needs the package alone; the tests, training and benchmarks add the dev extras.
+$(VENV)/.installed-run: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install torch==2.13.0
+	$(BIN)/pip install -e .
+	touch $@
+
+$(VENV)/.installed: $(VENV)/.installed-run
 	$(BIN)/pip install -e '.[dev]'
 	touch $@
 
@@ -29,7 +34,7 @@ $(CHROMIUM):
 	$(SUDO) apt-get update
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
 
-run: install
+run: $(VENV)/.installed-run
 	$(BIN)/qa serve --host $(HOST) --port $(PORT)
 
 test: install $(CHROMIUM)

@@ -166,12 +166,22 @@ def test_killed_build_leaves_the_old_index_usable(small, embedder, tmp_path):
     assert not list((index_dir / "builds").glob("*.partial"))
 
 
-def test_load_or_build_rebuilds_a_stale_index(small, embedder):
+def test_load_or_build_rebuilds_a_stale_index(small, embedder, caplog):
     corpus, index_dir = small
     (corpus / "lakes.txt").write_text("Lakes\n\nThe Blue Lake is 40 metres deep.", encoding="utf-8")
     settings = Settings(corpus=corpus, index=index_dir)
     pipeline = Pipeline.load_or_build(settings, embedder=embedder)
     assert "lakes.txt" in pipeline.index.documents
+    assert "rebuilding the index: the corpus changed (1 added" in caplog.text
+
+
+def test_a_first_run_says_it_is_building_the_index(small, embedder, tmp_path, caplog):
+    corpus, _ = small
+    settings = Settings(corpus=corpus, index=tmp_path / "new-index")
+    pipeline = Pipeline.load_or_build(settings, embedder=embedder)
+    assert len(pipeline.index.documents) == 2
+    assert f"no index in {settings.index} yet: building it from {corpus}" in caplog.text
+    assert "run `qa index`" not in caplog.text
 
 
 def test_load_or_build_rebuilds_a_damaged_index(small, embedder):

@@ -126,10 +126,20 @@ class Pipeline:
             reasons = stale_reasons(
                 index.manifest, settings.corpus, max_passage_chars=settings.max_passage_chars
             )
-        except (IndexMissingError, IndexCorruptError) as exc:
+        except IndexMissingError:
+            reasons = None
+        except IndexCorruptError as exc:
             reasons = [str(exc)]
-        if reasons:
-            log.warning("building the index: %s", "; ".join(reasons))
+        if reasons is None:
+            log.warning(
+                "no index in %s yet: building it from %s (the first run embeds the whole "
+                "corpus; later runs re-embed only what changed)",
+                settings.index,
+                settings.corpus,
+            )
+        elif reasons:
+            log.warning("rebuilding the index: %s", "; ".join(reasons))
+        if reasons is None or reasons:
             build(settings, embedder=embedder)
             index = load_index(settings.index)
         return cls(index, embedder, model)
