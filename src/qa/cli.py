@@ -1,5 +1,6 @@
 """The `qa` command: a thin layer over the pipeline; user mistakes get one line, not a trace."""
 
+import ipaddress
 import json
 import logging
 import os
@@ -115,6 +116,11 @@ def serve_cmd(
     from qa.pipeline import Pipeline
 
     settings = _settings(corpus, index, host=host, port=port, watch=watch_corpus)
+    from qa.api.auth import read_keys
+
+    warning = exposure_warning(settings.host, keys=bool(read_keys(settings.api_keys)))
+    if warning:
+        typer.echo(f"warning: {warning}", err=True)
     watch.lap("web_imports")
     embedder = load_embedder(settings.question_cache)
     watch.lap("model")  # onnxruntime reading the cached export (exporting it if none yet)
@@ -132,6 +138,15 @@ def serve_cmd(
         access_log=False,  # uvicorn's would log query strings, and so questions
         timeout_graceful_shutdown=30,  # on SIGTERM, finish in-flight requests first
     )
+
+
+@app.command("mcp")
+def mcp_cmd(corpus: CorpusOpt = None, index: IndexOpt = None) -> None:
+    """Serve the Model Context Protocol over stdio: tools to ask and to search the corpus, and
+    its documents as resources, for assistants that run `qa mcp` as a subprocess."""
+    from qa.mcp_server import serve
+
+    serve(_settings(corpus, index))
 
 
 @app.command("eval")
@@ -249,6 +264,21 @@ def _warn_if_stale(
     reasons = pipeline.stale_reasons(folder, max_passage_chars=settings.max_passage_chars)
     if reasons:
         typer.echo(f"warning: the index is stale ({'; '.join(reasons)}){hint}", err=True)
+
+
+def exposure_warning(host: str, *, keys: bool) -> str | None:
+    """What to tell someone serving beyond this machine with no API keys, or None."""
+    if keys or host == "localhost":
+        return None
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return None
+    except ValueError:
+        pass  # a host name: only localhost is known to stay on this machine
+    return (
+        f"serving on {host} without API keys: anyone who reaches this address can read the "
+        "corpus; set QA_API_KEYS"
+    )
 
 
 class Stopwatch:
