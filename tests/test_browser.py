@@ -253,3 +253,69 @@ def test_asking_about_one_document_without_javascript(browser, library_url):
         expect(page.locator("#scope")).to_have_count(0)
     finally:
         page.context.close()
+
+
+def refuse_other_origins(page, base_url):
+    """Every request to anywhere but the server is refused; returns the list of them."""
+    refused = []
+
+    def route(r):
+        if r.request.url.startswith(base_url + "/"):
+            r.continue_()
+        else:
+            refused.append(r.request.url)
+            r.abort()
+
+    page.context.route("**/*", route)
+    return refused
+
+
+def test_api_docs_work_offline_under_the_strict_policy(browser, base_url):
+    page = new_page(browser, base_url)
+    refused = refuse_other_origins(page, base_url)
+    problems = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    try:
+        response = page.goto("/docs")
+        assert "script-src 'self';" in response.headers["content-security-policy"]
+        expect(page.locator(".swagger-ui .info .title")).to_contain_text("qa")
+        for path in ("/api/ask", "/api/search", "/v1/chat/completions", "/v1/models"):
+            expect(page.locator(f".opblock-summary-path[data-path='{path}']")).to_be_visible()
+        # An operation opens, with its schema rendered from the served OpenAPI document.
+        page.locator(".opblock-summary-path[data-path='/api/ask']").click()
+        opened = page.locator(".opblock.is-open")
+        expect(opened.locator(".opblock-description-wrapper").first).to_contain_text(
+            "verbatim citations"
+        )
+        expect(opened.locator(".model-example").first).to_contain_text("question")
+        screenshot(page, "docs.png", full_page=False)
+        assert refused == [] and problems == []
+    finally:
+        page.context.close()
+
+
+def test_signing_in_with_a_key_opens_the_chat(browser, settings, pipeline):
+    from conftest import served
+
+    key = "sk-browser-5e1d"
+    with served(settings.model_copy(update={"api_keys": key}), pipeline) as url:
+        page = new_page(browser, url)
+        problems = []
+        page.on("pageerror", lambda e: problems.append(str(e)))
+        try:
+            page.goto("/")
+            expect(page.locator("h1")).to_have_text("Sign in")
+            page.fill("#key", "sk-wrong")
+            page.press("#key", "Enter")
+            expect(page.locator(".signin .error")).to_have_text("That key is not valid.")
+            page.fill("#key", key)
+            page.press("#key", "Enter")
+            expect(page).to_have_url(f"{url}/")
+            turn = ask(page, "What benefits does South Korea offer?", 1)
+            expect(turn.locator("li.citation").first).to_be_visible()
+            page.click("form.signout button")
+            expect(page.locator("h1")).to_have_text("Sign in")
+            assert problems == []
+        finally:
+            page.context.close()

@@ -2,10 +2,10 @@
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # The repository's web/ folder (templates and static files), beside src/.
 WEB_DIR = Path(__file__).resolve().parents[2] / "web"
@@ -46,3 +46,19 @@ class Settings(BaseSettings):
     # Rebuild the index in the background when the corpus folder changes (`qa serve` turns
     # it on unless --no-watch).
     watch: bool = False
+    # API keys: with any set, every route but /api/health needs one (`Authorization: Bearer
+    # KEY`, or a page session signed in with one). Comma-separated, or the path of a file
+    # with one key a line.
+    api_keys: str = ""
+    # Session cookies only over HTTPS (set it when qa is served behind TLS).
+    secure_cookies: bool = False
+    # Origins whose pages may call the API from a browser (CORS); comma-separated, none by
+    # default. "*" allows any origin.
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [o.strip().rstrip("/") for o in value.split(",") if o.strip()]
+        return value

@@ -9,13 +9,17 @@ from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.sessions import SessionMiddleware
 
 from qa import __version__
-from qa.api import pages
+from qa.api import auth, openai_chat, pages
+from qa.api.docs import add_docs
 from qa.api.middleware import BodySizeLimit, RequestLog
+from qa.api.openapi import describe_keys
 from qa.api.routes import router
 from qa.api.security import SecurityHeaders
 from qa.config import Settings
@@ -47,31 +51,70 @@ def create_app(settings: Settings | None = None, *, pipeline: Pipeline | None = 
         version=__version__,
         summary="Answers from a corpus, quoted verbatim and cited.",
         lifespan=lifespan,
+        docs_url=None,  # served from the package's own files by add_docs: no CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.templates = pages.templates_for(settings.web)
+    keys = auth.read_keys(settings.api_keys)
+    # Middleware, innermost first: each added wraps the ones before it.
+    if keys:
+        app.state.key_ring = ring = auth.KeyRing(keys)
+        app.add_middleware(auth.RequireKey, ring=ring)
+        app.add_middleware(
+            SessionMiddleware,
+            secret_key=ring.session_secret,
+            session_cookie="qa_session",
+            max_age=auth.SESSION_DAYS * 24 * 3600,
+            same_site="strict",
+            https_only=settings.secure_cookies,
+        )
+        app.include_router(auth.router)
     app.add_middleware(SecurityHeaders)
+    if settings.cors_origins:
+        # Outside the key check: a preflight carries no key, and a 401 must be readable.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type"],
+            max_age=600,
+        )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestLog)  # outermost: logs every response, 413s included
     app.include_router(router)
+    app.include_router(openai_chat.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=settings.web / "static"), name="static")
+    add_docs(app)
+    if keys:
+        describe_keys(app)
 
     @app.exception_handler(RequestValidationError)
     async def validation_errors(request: Request, exc: RequestValidationError) -> Response:
         """422 naming each bad field; the offending input is not echoed back, since it may
-        not be encodable (a lone surrogate, NaN) and is the client's own anyway."""
-        detail = [
+        not be encodable (a lone surrogate, NaN) and is the client's own anyway. OpenAI's
+        error object on its routes."""
+        errors = [
             {"type": e.get("type"), "loc": list(e.get("loc", ())), "msg": e.get("msg")}
             for e in exc.errors()
         ]
-        body = json.dumps({"detail": detail}, ensure_ascii=True)
+        if request.url.path.startswith("/v1/"):
+            fields = [".".join(str(p) for p in e["loc"][1:]) for e in errors]
+            message = "; ".join(
+                f"{f}: {e['msg']}" if f else e["msg"] for f, e in zip(fields, errors, strict=True)
+            )
+            return openai_chat.openai_error(422, message, param=fields[0] if fields else None)
+        body = json.dumps({"detail": errors}, ensure_ascii=True)
         return Response(body, status_code=422, media_type="application/json")
 
     @app.exception_handler(StarletteHTTPException)
     async def html_errors(request: Request, exc: StarletteHTTPException) -> Response:
-        """JSON errors for the API; a page for people everywhere else."""
-        if request.url.path.startswith(("/api/", "/static/")) or exc.status_code < 400:
+        """JSON errors for the API (OpenAI's shape on its routes); a page for people
+        everywhere else."""
+        if request.url.path.startswith("/v1/") and exc.status_code >= 400:
+            return openai_chat.openai_error(exc.status_code, str(exc.detail))
+        if request.url.path.startswith(("/api/", "/static/", "/docs/")) or exc.status_code < 400:
             return await http_exception_handler(request, exc)
         return request.app.state.templates.TemplateResponse(
             request,

@@ -25,7 +25,7 @@ from qa.errors import DocumentNotFoundError
 from qa.pipeline import Pipeline
 
 log = logging.getLogger("qa.questions")
-router = APIRouter(prefix="/api")
+router = APIRouter(prefix="/api", tags=["qa"])
 
 
 ERRORS = {

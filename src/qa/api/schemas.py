@@ -154,3 +154,5 @@ class HealthResponse(BaseModel):
     # --no-watch), and whether a rebuild after a change to it is running now.
     watching: bool = False
     building: bool = False
+    # Where the index lives: "local" (FAISS and BM25 files in the index folder).
+    backend: str = "local"

@@ -1,0 +1,149 @@
+"""The OpenAI-compatible routes, driven by the official `openai` client against the real
+server: plain, streamed, multi-turn, within documents, and its errors."""
+
+import httpx
+import openai
+import pytest
+
+from conftest import CORPUS_DOC, STEAM_DOC
+
+US = "How many North Koreans live in the US?"
+DECLINED = "Who won the 2018 World Cup?"
+
+
+@pytest.fixture(scope="module")
+def chat(base_url):
+    return openai.OpenAI(base_url=f"{base_url}/v1", api_key="unused", max_retries=0)
+
+
+def ask(chat, *messages, **kwargs):
+    turns = [{"role": r, "content": c} for r, c in messages]
+    return chat.chat.completions.create(model="qa", messages=turns, **kwargs)
+
+
+def document_text(base_url, doc_id):
+    return httpx.get(f"{base_url}/api/documents/{doc_id}").json()["text"]
+
+
+def test_models_lists_qa(chat):
+    models = chat.models.list().data
+    assert [m.id for m in models] == ["qa"]
+    assert models[0].owned_by == "qa" and models[0].created > 0
+
+
+def test_answer_quotes_verbatim_and_lists_its_sources(chat, base_url):
+    reply = ask(chat, ("user", "What benefits does South Korea offer?"), temperature=0.7)
+    content = reply.choices[0].message.content
+    extension = reply.model_extra["qa"]
+    assert reply.object == "chat.completion" and reply.choices[0].finish_reason == "stop"
+    assert extension["answered"] is True and extension["citations"]
+    # The content is the API's answer, then one line per citation, linked to its source.
+    assert content.startswith(extension["answer"])
+    assert "\nSources:\n" in content
+    text = document_text(base_url, CORPUS_DOC)
+    for c in extension["citations"]:
+        assert text[c["start"] : c["end"]] == c["quote"]
+        assert f"[{c['n']}]" in extension["answer"]
+        assert f"{base_url}/documents/{c['doc_id']}?start={c['start']}&end={c['end']}" in content
+        assert set(c) >= {"n", "doc_id", "title", "section", "quote", "start", "end", "score"}
+
+
+def test_streamed_answer_is_the_plain_answer_in_chunks(chat):
+    plain = ask(chat, ("user", US))
+    chunks = list(ask(chat, ("user", US), stream=True, stream_options={"include_usage": True}))
+    assert chunks[0].choices[0].delta.role == "assistant"
+    streamed = "".join(c.choices[0].delta.content or "" for c in chunks)
+    assert streamed == plain.choices[0].message.content
+    assert len(chunks) > 3 and len({c.id for c in chunks}) == 1
+    assert [c.choices[0].finish_reason for c in chunks][-1] == "stop"
+    assert all(c.choices[0].finish_reason is None for c in chunks[:-1])
+    assert chunks[-1].model_extra["qa"]["citations"] == plain.model_extra["qa"]["citations"]
+
+
+def test_stream_ends_with_done(base_url):
+    body = {"model": "qa", "stream": True, "messages": [{"role": "user", "content": US}]}
+    with httpx.stream("POST", f"{base_url}/v1/chat/completions", json=body) as response:
+        assert response.headers["content-type"].startswith("text/event-stream")
+        events = [line for line in response.iter_lines() if line.startswith("data: ")]
+    assert events[-1] == "data: [DONE]"
+
+
+def test_follow_up_reads_the_earlier_messages(chat):
+    first = ask(chat, ("user", US)).choices[0].message.content
+    # A chat UI sends the whole chat back, system prompt and sources included.
+    reply = ask(
+        chat,
+        ("system", "You are a helpful assistant."),
+        ("user", US),
+        ("assistant", first),
+        ("user", "And in Canada?"),
+    )
+    assert "970" in reply.model_extra["qa"]["answer"]
+    assert reply.model_extra["qa"]["resolved_question"] == "How many North Koreans live in Canada?"
+
+
+def test_streamed_follow_up(chat):
+    first = ask(chat, ("user", US)).choices[0].message.content
+    chunks = ask(chat, ("user", US), ("assistant", first), ("user", "And in Canada?"), stream=True)
+    assert "970" in "".join(c.choices[0].delta.content or "" for c in chunks)
+
+
+def test_content_given_as_parts_is_read(chat):
+    reply = chat.chat.completions.create(
+        model="qa",
+        messages=[{"role": "user", "content": [{"type": "text", "text": US}]}],
+    )
+    assert reply.model_extra["qa"]["answered"] is True
+
+
+def test_a_question_the_corpus_does_not_answer_is_declined(chat):
+    reply = ask(chat, ("user", DECLINED))
+    assert reply.model_extra["qa"]["answered"] is False
+    assert reply.choices[0].message.content.startswith("The corpus doesn't say.")
+
+
+@pytest.mark.parametrize(
+    ("messages", "param"),
+    [
+        ([], "messages"),
+        ([{"role": "user", "content": "   "}], None),
+        ([{"role": "user", "content": US}, {"role": "assistant", "content": "..."}], None),
+        ([{"role": "user", "content": "x" * 1001}], None),
+        ([{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}], None),
+        ([{"role": "wizard", "content": US}], "messages.0.role"),
+    ],
+)
+def test_malformed_requests_get_openai_errors(chat, messages, param):
+    with pytest.raises(openai.UnprocessableEntityError) as caught:
+        chat.chat.completions.create(model="qa", messages=messages)
+    error = caught.value.body
+    assert error["type"] == "invalid_request_error" and error["message"]
+    if param:
+        assert error["param"] == param
+
+
+def test_unknown_routes_get_openai_errors(base_url):
+    response = httpx.get(f"{base_url}/v1/embeddings")
+    assert response.status_code == 404
+    assert response.json()["error"]["message"]
+
+
+def test_doc_ids_keep_the_answer_within_those_documents(library_url):
+    chat = openai.OpenAI(base_url=f"{library_url}/v1", api_key="unused", max_retries=0)
+    reply = ask(
+        chat, ("user", "Who improved the steam engine?"), extra_body={"doc_ids": [STEAM_DOC]}
+    )
+    citations = reply.model_extra["qa"]["citations"]
+    assert citations and {c["doc_id"] for c in citations} == {STEAM_DOC}
+    with pytest.raises(openai.UnprocessableEntityError) as caught:
+        ask(chat, ("user", US), extra_body={"doc_ids": ["nowhere.txt"]})
+    assert caught.value.body["param"] == "doc_ids"
+    assert "nowhere.txt" in caught.value.body["message"]
+
+
+def test_openapi_documents_the_openai_routes(client):
+    schema = client.get("/openapi.json").json()
+    assert {"/v1/models", "/v1/chat/completions"} <= set(schema["paths"])
+    chat = schema["paths"]["/v1/chat/completions"]["post"]
+    assert "text/event-stream" in chat["responses"]["200"]["content"]
+    assert "doc_ids" in schema["components"]["schemas"]["ChatRequest"]["properties"]
