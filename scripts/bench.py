@@ -1,15 +1,17 @@
 """`make bench`: every figure of the performance targets, with the target beside it.
 
 Sections: the bare model; `Pipeline.ask` in process; `POST /api/ask` over HTTP from one client
-and from 8 concurrent clients; cold start of `qa serve`; memory over 10,000 requests on the
-SQuAD-A index; and the index build (scripts/bench_build.py). Every figure is wall-clock time;
-latencies are medians (p50) and 95th percentiles over warm runs of a rotating list of
-questions, and ratios are to the median of the bare model embedding one question, measured in
-the same run: sentence-transformers' `model.encode` on PyTorch, the unit issue 7 names. The
-service embeds with onnxruntime (qa.onnx_model), so the bare ONNX engine is timed too, and
-each latency is also given as what it adds to that engine's own time. "No cache" runs set
-QA_QUESTION_CACHE=0, so every request runs the model; that is the figure the targets are
-judged on. Nothing is asserted: on a busy machine this is noisy.
+and from 8 concurrent clients; the other interfaces (`/v1/chat/completions` plain and
+streamed, a request with an API key, `qa mcp`'s start-up); cold start of `qa serve`; memory
+over 10,000 requests on the SQuAD-A index; and the index build (scripts/bench_build.py).
+Every figure is wall-clock time; latencies are medians (p50) and 95th percentiles over warm
+runs of a rotating list of questions, and ratios are to the median of the bare model
+embedding one question, measured in the same run: sentence-transformers' `model.encode` on
+PyTorch, the unit issue 7 names. The service embeds with onnxruntime (qa.onnx_model), so the
+bare ONNX engine is timed too, and each latency is also given as what it adds to that
+engine's own time. "No cache" runs set QA_QUESTION_CACHE=0, so every request runs the model;
+that is the figure the targets are judged on. Nothing is asserted: on a busy machine this is
+noisy.
 
     .venv/bin/python scripts/bench.py [--n 200] [--quick] [--json]
 """
@@ -49,7 +51,7 @@ QA = Path(sys.executable).with_name("qa")
 WARMUP = 10
 CLIENTS = 8
 HEALTH_TIMEOUT_S = 120.0
-SECTIONS = ["http", "cold", "memory", "build"]
+SECTIONS = ["http", "interfaces", "cold", "memory", "build"]
 
 QUESTIONS = [
     "How many North Koreans reside in Canada?",
@@ -133,12 +135,18 @@ class Client:
         self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
 
     def ask(self, question: str) -> int:
-        body = json.dumps({"question": question})
-        self.connection.request(
-            "POST", "/api/ask", body=body, headers={"Content-Type": "application/json"}
-        )
+        return self.post("/api/ask", {"question": question})
+
+    def post(self, path: str, body: dict[str, Any], key: str | None = None) -> int:
+        """POST a JSON body and read the whole response (a stream to its end)."""
+        headers = {"Content-Type": "application/json"}
+        if key:
+            headers["Authorization"] = f"Bearer {key}"
+        self.connection.request("POST", path, body=json.dumps(body), headers=headers)
         response = self.connection.getresponse()
         response.read()
+        if response.status != 200:
+            raise RuntimeError(f"POST {path}: {response.status}")
         return response.status
 
     def healthy(self) -> bool:
@@ -331,6 +339,77 @@ def bench_http(
                 report.add(section, name, figure)
 
 
+def bench_interfaces(report: Report, index: Path, tmp: Path, units: Units, n: int) -> None:
+    """The other ways in, beside `POST /api/ask`: the OpenAI-compatible route, plain and
+    streamed, a key checked on every request, and `qa mcp` from process start; no question
+    cache, so every question is embedded."""
+
+    def chat(stream: bool) -> Callable[[str], object]:
+        def ask(question: str) -> object:
+            messages = [{"role": "user", "content": question}]
+            return client.post(
+                "/v1/chat/completions", {"model": "qa", "messages": messages, "stream": stream}
+            )
+
+        return ask
+
+    key = "bench-key-0123456789"
+    with serving(index, CORPUS, tmp / "server-v1.log", QA_QUESTION_CACHE="0") as srv:
+        client = Client(srv.port)
+        bare = p50_p95(timed(client.ask, n))[0]
+        plain = p50_p95(timed(chat(False), n))[0]
+        streamed = p50_p95(timed(chat(True), n))[0]
+    with serving(
+        index, CORPUS, tmp / "server-keys.log", QA_QUESTION_CACHE="0", QA_API_KEYS=key
+    ) as srv:
+        client = Client(srv.port)
+        keyed = p50_p95(timed(lambda q: client.post("/api/ask", {"question": q}, key), n))[0]
+    mcp = [_mcp_cold_start(index) for _ in range(3)]
+    ready, first = (statistics.median(times) for times in zip(*mcp, strict=True))
+    report.figures["interfaces"] = {
+        "api_ask_p50_ms": bare,
+        "v1_chat_p50_ms": plain,
+        "v1_chat_stream_p50_ms": streamed,
+        "api_ask_with_key_p50_ms": keyed,
+        "mcp_initialize_s": round(ready, 2),
+        "mcp_first_answer_s": round(first, 2),
+    }
+    section = "Interfaces, 1 client"
+    for name, ms in (
+        ("POST /v1/chat/completions p50", plain),
+        ("POST /v1/chat/completions p50, streamed", streamed),
+        ("POST /api/ask p50 with an API key", keyed),
+    ):
+        report.add(section, name, f"{ms} ms = {ms / bare:.2f}x POST /api/ask ({bare} ms)")
+    report.add(
+        section,
+        "qa mcp: handshake, first answer (median of 3)",
+        f"{ready:.2f} s, {first:.2f} s from process start",
+    )
+
+
+def _mcp_cold_start(index: Path) -> tuple[float, float]:
+    """Seconds from starting `qa mcp` to its handshake answered, and to a first answer."""
+    import anyio
+    from mcp import Client
+    from mcp.client.stdio import StdioServerParameters
+
+    params = StdioServerParameters(
+        command=str(QA),
+        args=["mcp", "--index", str(index), "--corpus", str(CORPUS)],
+        env={k: v for k, v in os.environ.items() if k.startswith(("QA_", "HF_", "XDG_"))},
+    )
+
+    async def run() -> tuple[float, float]:
+        started = time.perf_counter()
+        async with Client(params, mode="legacy") as client:
+            ready = time.perf_counter() - started
+            await client.call_tool("ask", {"question": QUESTIONS[0]})
+            return ready, time.perf_counter() - started
+
+    return anyio.run(run)
+
+
 def bench_cold_start(report: Report, index: Path, tmp: Path, runs: int) -> None:
     """`qa serve` from process creation to the first answer, on a built index."""
     totals, laps = [], []
@@ -451,6 +530,8 @@ def main() -> None:
         units = bench_in_process(report, index, args.n)  # always: the unit of ratios
         if "http" in args.only:
             bench_http(report, index, tmp, units, args.n, args.seconds)
+        if "interfaces" in args.only:
+            bench_interfaces(report, index, tmp, units, args.n)
         if "cold" in args.only:
             bench_cold_start(report, index, tmp, args.cold_runs)
         if not args.squad.is_file():

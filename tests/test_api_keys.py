@@ -180,3 +180,39 @@ def test_cors_allows_the_origins_named(settings, pipeline):
             headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
         )
         assert "access-control-allow-origin" not in other.headers
+
+
+def test_rate_limit_per_key_and_per_address(settings, pipeline):
+    update = {"api_keys": ",".join(KEYS), "rate_limit": "3/minute"}
+    with served(settings.model_copy(update=update), pipeline) as url:
+        first = {"Authorization": f"Bearer {KEYS[0]}"}
+        for _ in range(3):
+            assert httpx.get(f"{url}/v1/models", headers=first).status_code == 200
+        refused = httpx.get(f"{url}/api/search?q=housing", headers=first)
+        assert refused.status_code == 429
+        assert 1 <= int(refused.headers["retry-after"]) <= 60
+        chat = openai.OpenAI(base_url=f"{url}/v1", api_key=KEYS[0], max_retries=0)
+        with pytest.raises(openai.RateLimitError) as caught:
+            chat.models.list()
+        assert caught.value.body["code"] == "rate_limit_exceeded"
+        # Another key has its own allowance; the health check is never limited.
+        second = {"Authorization": f"Bearer {KEYS[1]}"}
+        assert httpx.get(f"{url}/v1/models", headers=second).status_code == 200
+        assert all(httpx.get(f"{url}/api/health").status_code == 200 for _ in range(5))
+        # Made-up keys share their address's allowance, so a guesser is slowed too.
+        statuses = [
+            httpx.get(
+                f"{url}/v1/models", headers={"Authorization": f"Bearer guess-{i}"}
+            ).status_code
+            for i in range(4)
+        ]
+        assert statuses == [401, 401, 401, 429]
+
+
+def test_a_bad_rate_limit_is_refused_plainly():
+    from pydantic import ValidationError
+
+    from qa.config import Settings
+
+    with pytest.raises(ValidationError, match="N/second, N/minute or N/hour"):
+        Settings(rate_limit="lots")

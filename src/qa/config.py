@@ -55,6 +55,21 @@ class Settings(BaseSettings):
     # Origins whose pages may call the API from a browser (CORS); comma-separated, none by
     # default. "*" allows any origin.
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Requests allowed per API key (or per client address without one), e.g. "120/minute";
+    # empty: no limit.
+    rate_limit: str = ""
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _parse_limit(cls, value: str) -> str:
+        if value.strip():
+            from limits import parse
+
+            try:
+                parse(value)
+            except ValueError:
+                raise ValueError("write it as N/second, N/minute or N/hour") from None
+        return value.strip()
 
     @field_validator("cors_origins", mode="before")
     @classmethod

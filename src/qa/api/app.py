@@ -20,11 +20,24 @@ from qa.api import auth, openai_chat, pages
 from qa.api.docs import add_docs
 from qa.api.middleware import BodySizeLimit, RequestLog
 from qa.api.openapi import describe_keys
+from qa.api.ratelimit import RateLimit
 from qa.api.routes import router
 from qa.api.security import SecurityHeaders
 from qa.config import Settings
 from qa.pipeline import Pipeline
 from qa.watch import CorpusWatcher
+
+DESCRIPTION = """\
+Every answer is sentences quoted verbatim from the corpus, each cited with its document and
+character offsets; when the corpus does not hold the answer, `answered` is false.
+
+- `/api/...`: `qa`'s own API (the contract).
+- `/v1/chat/completions`, `/v1/models`: OpenAI-compatible, for the `openai` client and chat
+  UIs; the citations travel in the extension field `qa`.
+- With API keys set (`QA_API_KEYS`), every operation but `GET /api/health` needs
+  `Authorization: Bearer <key>`, else 401. With `QA_RATE_LIMIT`, requests over the limit get
+  429 with `Retry-After`.
+"""
 
 
 def create_app(settings: Settings | None = None, *, pipeline: Pipeline | None = None) -> FastAPI:
@@ -50,6 +63,7 @@ def create_app(settings: Settings | None = None, *, pipeline: Pipeline | None = 
         title="qa",
         version=__version__,
         summary="Answers from a corpus, quoted verbatim and cited.",
+        description=DESCRIPTION,
         lifespan=lifespan,
         docs_url=None,  # served from the package's own files by add_docs: no CDN
         redoc_url=None,
@@ -57,10 +71,14 @@ def create_app(settings: Settings | None = None, *, pipeline: Pipeline | None = 
     app.state.settings = settings
     app.state.templates = pages.templates_for(settings.web)
     keys = auth.read_keys(settings.api_keys)
+    ring = auth.KeyRing(keys) if keys else None
+    app.state.key_ring = ring
     # Middleware, innermost first: each added wraps the ones before it.
-    if keys:
-        app.state.key_ring = ring = auth.KeyRing(keys)
+    if ring is not None:
         app.add_middleware(auth.RequireKey, ring=ring)
+    if settings.rate_limit:
+        app.add_middleware(RateLimit, limit=settings.rate_limit, ring=ring)
+    if ring is not None:
         app.add_middleware(
             SessionMiddleware,
             secret_key=ring.session_secret,

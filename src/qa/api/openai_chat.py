@@ -236,9 +236,10 @@ async def chat_completions(body: ChatRequest, pipeline: PipelineDep, request: Re
     extension = AskResponse.from_result(result)
     reply_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
     if body.stream:
+        # The answer is whole already: its events go out in one write, not one each.
+        events = b"".join(_events(reply_id, created, body.model, content, extension))
         return EventSourceResponse(
-            _events(reply_id, created, body.model, content, extension),
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+            iter([events]), headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
         )
     completion = ChatCompletion(
         id=reply_id,
