@@ -105,7 +105,7 @@ def create_app(settings: Settings | None = None, *, pipeline: Pipeline | None = 
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=settings.web / "static"), name="static")
     add_docs(app)
-    if keys:
+    if ring is not None:
         describe_keys(app)
 
     @app.exception_handler(RequestValidationError)

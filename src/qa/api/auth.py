@@ -75,6 +75,13 @@ class KeyRing:
         return found
 
 
+def bearer_token(scope: Scope) -> str | None:
+    """The key of an `Authorization: Bearer KEY` header, or None."""
+    header = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
+    scheme, _, token = header.partition(" ")
+    return (token.strip() or None) if scheme.lower() == "bearer" else None
+
+
 class RequireKey:
     """A plain ASGI middleware: requests without a valid key or session get 401, in the
     form the caller reads (OpenAI's error object, the API's JSON, or the sign-in page)."""
@@ -96,10 +103,9 @@ class RequireKey:
             return True
         if scope["method"] == "OPTIONS":
             return True  # a CORS preflight carries no credentials; CORS answers it
-        header = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() == "bearer" and token.strip():
-            return self.ring.fingerprint(token.strip()) is not None
+        token = bearer_token(scope)
+        if token is not None:
+            return self.ring.fingerprint(token) is not None
         session = scope.get("session") or {}
         return self.ring.knows(session.get(SESSION_KEY))
 

@@ -13,7 +13,7 @@ from limits.strategies import MovingWindowRateLimiter
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from qa.api.auth import SESSION_KEY, KeyRing
+from qa.api.auth import SESSION_KEY, KeyRing, bearer_token
 
 # Never limited: the health check (load balancers poll it) and static files.
 EXEMPT_PATHS = frozenset({"/api/health"})
@@ -46,9 +46,8 @@ class RateLimit:
         """The key's fingerprint for a valid key, else the client's address (so that
         made-up keys cannot each get a fresh allowance)."""
         if self.ring is not None:
-            header = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
-            scheme, _, token = header.partition(" ")
-            if scheme.lower() == "bearer" and (found := self.ring.fingerprint(token.strip())):
+            token = bearer_token(scope)
+            if token is not None and (found := self.ring.fingerprint(token)):
                 return f"key:{found}"
             session = scope.get("session") or {}
             if self.ring.knows(session.get(SESSION_KEY)):
