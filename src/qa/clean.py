@@ -185,7 +185,7 @@ class Cleaner:
             return None
         parts = self._corpus().word_segmentation(form, max_edit_distance=0).corrected_string
         split = parts.split()
-        # Both common English words of 4 letters or more, which the corpus uses: "steamengine"
+        # Both common English words of 4 letters or more, which the corpus uses: "farmhouse"
         # is two, but "masterson" is not "masters on", nor "nathanson" "nat hanson".
         if len(split) != 2 or "".join(split) != form:
             return None

@@ -256,7 +256,7 @@ def _replace_pronouns(question: str, previous: str) -> str:
     if _PERSONAL.fullmatch(pronoun.group(0)) is None and any(
         w[:1].isupper() for w in question.split()[1:]
     ):
-        return question  # "Why is it hard to adapt in Canada?": "it" stands for nothing
+        return question  # "Why is it hard to settle in Lisbon?": "it" stands for nothing
     body = previous.rstrip(" ?.!")
     entities = [
         _with_head_noun(body, m)

@@ -211,7 +211,7 @@ def create_server(settings: Settings) -> QAServer:
                 max_length=MAX_HISTORY_TURNS,
                 description=(
                     "Earlier turns of this chat, oldest first (at most 20): each question and "
-                    "the answer it got, so that a follow-up such as 'and in Canada?' is read "
+                    "the answer it got, so that a follow-up such as 'and the other one?' is read "
                     "in context."
                 ),
             ),

@@ -69,9 +69,9 @@ class ChatRequest(BaseModel):
                 {
                     "model": MODEL_ID,
                     "messages": [
-                        {"role": "user", "content": "How many North Koreans live in the US?"},
+                        {"role": "user", "content": "When was the first bridge built?"},
                         {"role": "assistant", "content": "..."},
-                        {"role": "user", "content": "And in Canada?"},
+                        {"role": "user", "content": "And the other one?"},
                     ],
                 }
             ]
@@ -129,12 +129,17 @@ class Choice(BaseModel):
     logprobs: None = None
 
 
-class ChatCompletion(BaseModel):
+class Reply(BaseModel):
+    """What a whole reply and each of its streamed chunks carry alike."""
+
     id: str
-    object: Literal["chat.completion"] = "chat.completion"
     created: int
     model: str
     system_fingerprint: str = f"qa-{__version__}"
+
+
+class ChatCompletion(Reply):
+    object: Literal["chat.completion"] = "chat.completion"
     choices: list[Choice]
     qa: AskResponse = Field(description="Extension: the answer with its citations, whole.")
 
@@ -151,14 +156,10 @@ class ChunkChoice(BaseModel):
     logprobs: None = None
 
 
-class ChatCompletionChunk(BaseModel):
+class ChatCompletionChunk(Reply):
     """One server-sent event of a streamed answer; the last carries `qa`."""
 
-    id: str
     object: Literal["chat.completion.chunk"] = "chat.completion.chunk"
-    created: int
-    model: str
-    system_fingerprint: str = f"qa-{__version__}"
     choices: list[ChunkChoice]
     qa: AskResponse | None = None
 
