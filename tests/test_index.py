@@ -40,7 +40,7 @@ def test_round_trip_keeps_units_vectors_and_manifest(small, embedder):
     _, index_dir = small
     index = load_index(index_dir)
     assert set(index.documents) == {"rivers.txt", "notes/towns.md"}
-    assert index.passage_vectors.ntotal == len(index.passages) == 3
+    assert index.passage_search.vectors.ntotal == len(index.passages) == 3
     assert index.sentence_vectors.shape == (len(index.sentences), embedder.dimension)
     assert np.allclose(np.linalg.norm(index.sentence_vectors, axis=1), 1.0, atol=1e-4)
     texts = [index.sentence_text(s) for s in index.sentences]
@@ -216,7 +216,7 @@ def test_index_from_another_qa_version_is_stale(small):
 @pytest.mark.parametrize(
     "step",
     [
-        "qa.index.faiss.write_index",
+        "qa.index.write_vector_index",
         "qa.index.np.save",
         "qa.index.bm25s.BM25.save",
         "qa.index.write_json",

@@ -100,7 +100,7 @@ def test_reused_vectors_equal_fresh_embeddings(towns, embedder):
     build_index(corpus, index_dir, embedder, max_passage_chars=800)
     index = load_index(index_dir)
     passages, sentences = embedded_texts(index_dir)
-    stored = index.passage_vectors.reconstruct_n(0, index.passage_vectors.ntotal)
+    stored = index.passage_search.vectors.reconstruct_n(0, index.passage_search.vectors.ntotal)
     assert np.allclose(stored, embedder.encode(passages), atol=1e-5)
     assert np.allclose(index.sentence_vectors, embedder.encode(sentences), atol=1e-5)
 

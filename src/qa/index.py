@@ -2,6 +2,8 @@
 
 Sentence vectors and terms are stored beside them for the answerer, and every vector with the
 SHA-256 of the exact text it embeds, so that the next build embeds only text that is new.
+This is the embedded (`local`) backend's folder; `qa.milvus_store` keeps the same build in
+Milvus collections and reuses the steps here.
 """
 
 import hashlib
@@ -9,7 +11,7 @@ import importlib.metadata
 import json
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -17,14 +19,15 @@ from pathlib import Path
 from typing import Any
 
 import bm25s
-import faiss
 import numpy as np
 
 from qa import __version__
 from qa.embed import MODEL_NAME, MODEL_PACKAGE, Embedder
 from qa.errors import IndexCorruptError, QAError
 from qa.ingest import Chunks, Document, Heading, Passage, Sentence, chunk, corpus_files, load_corpus
+from qa.passage_search import LocalSearch, PassageSearch
 from qa.storage import (
+    MANIFEST,
     current_build,
     discard,
     new_build_dir,
@@ -50,6 +53,7 @@ INDEX_FORMAT = 4
 REUSABLE_FORMATS = (3, 4)
 KEY_BYTES = 32  # a SHA-256 digest
 SPLITTER = "pysbd-0.3.4"
+MANIFEST_NAME = MANIFEST
 
 
 @dataclass(slots=True)
@@ -60,9 +64,9 @@ class Index:
     documents: dict[str, Document]
     passages: list[Passage]
     sentences: list[Sentence]
-    passage_vectors: faiss.Index
-    sentence_vectors: np.ndarray
-    passage_bm25: bm25s.BM25
+    passage_search: PassageSearch
+    # Rows by sentence id: an array, or Milvus's collection read a few rows at a time.
+    sentence_vectors: Any
     sentence_terms: list[frozenset[str]]
     term_idf: dict[str, float]
     vocabulary: Vocabulary
@@ -117,7 +121,7 @@ def build_index(
     every text it embedded, and the passages and sentences of every unchanged document.
     """
     started = time.perf_counter()
-    phases = _Phases()
+    phases = Phases()
     with phases("read"):
         documents = load_corpus(corpus_dir)
     with phases("previous"):
@@ -126,7 +130,7 @@ def build_index(
         chunks = chunk_reusing(documents, max_passage_chars, previous)
     partial = new_build_dir(index_dir)
     try:
-        embedded = _write_build(
+        embedded = write_build(
             partial, corpus_dir, documents, chunks, embedder, max_passage_chars, previous, phases
         )
         with phases("publish"):
@@ -145,7 +149,7 @@ def build_index(
     )
 
 
-def _write_build(
+def write_build(
     build: Path,
     corpus_dir: Path,
     documents: list[Document],
@@ -153,9 +157,12 @@ def _write_build(
     embedder: Embedder,
     max_passage_chars: int,
     previous: "PreviousBuild | None",
-    phases: "_Phases",
+    phases: "Phases",
+    *,
+    local_search: bool = True,
 ) -> int:
-    """Write every file of a build; return how many texts had to be embedded."""
+    """Write every file of a build; return how many texts had to be embedded. Without
+    `local_search`, the FAISS and BM25 files are left out (Milvus indexes the passages)."""
     by_id = {d.doc_id: d for d in documents}
     with phases("embed"):
         passage_texts = [passage_context(by_id[p.doc_id], p) for p in chunks.passages]
@@ -168,18 +175,18 @@ def _write_build(
         keys, vectors, embedded = embed_reusing(passage_texts + contexts, embedder, previous)
     n = len(passage_texts)
     with phases("write"):
-        # The kind of FAISS index follows the number of passages: exact search up to
-        # vector_index.FLAT_MAX, IVF lists of 8-bit codes beyond (see make bench-scale).
-        write_vector_index(build_vector_index(vectors[:n]), build / "passages.faiss")
+        if local_search:
+            # The kind of FAISS index follows the number of passages: exact search up to
+            # vector_index.FLAT_MAX, IVF lists of 8-bit codes beyond (see make bench-scale).
+            write_vector_index(build_vector_index(vectors[:n]), build / "passages.faiss")
+            bm25 = bm25s.BM25()
+            bm25.index([content_terms(t) or [""] for t in passage_texts], show_progress=False)
+            bm25.save(str(build / "bm25"), show_progress=False)
         # The exact vectors and the keys of their texts, for the next build to reuse.
         np.save(build / "passages.npy", vectors[:n])
         np.save(build / "sentences.npy", vectors[n:])
         np.save(build / "passage_keys.npy", keys[:n])
         np.save(build / "sentence_keys.npy", keys[n:])
-
-        bm25 = bm25s.BM25()
-        bm25.index([content_terms(t) or [""] for t in passage_texts], show_progress=False)
-        bm25.save(str(build / "bm25"), show_progress=False)
 
         write_json(
             build / "vocabulary.json",
@@ -286,26 +293,46 @@ def read_previous_build(
     try:
         build = current_build(index_dir)
         manifest = read_manifest(build, verify=True)
+    except QAError as exc:
+        log.info("not reusing the previous build: %s", exc)
+        return None
+
+    def arrays() -> tuple[np.ndarray, np.ndarray]:
+        keys = [np.load(build / "passage_keys.npy"), np.load(build / "sentence_keys.npy")]
+        vectors = [np.load(build / "passages.npy"), np.load(build / "sentences.npy")]
+        return np.concatenate(keys), np.concatenate(vectors)
+
+    def units() -> dict[str, Any]:
+        return json.loads((build / "units.json").read_text(encoding="utf-8"))
+
+    return previous_build(manifest, arrays, units, embedder, max_passage_chars)
+
+
+def previous_build(
+    manifest: dict[str, Any],
+    arrays: Callable[[], tuple[np.ndarray, np.ndarray]],
+    units: Callable[[], dict[str, Any]],
+    embedder: Embedder,
+    max_passage_chars: int,
+) -> PreviousBuild | None:
+    """What a new build may reuse of a stored one, given its manifest and readers of its
+    keys and vectors (passages then sentences) and of its units; None when nothing."""
+    try:
         if (
             manifest.get("format") not in REUSABLE_FORMATS
             or manifest.get("model") != _model(embedder)
             or manifest.get("embedding") != _embedding(embedder)
         ):
-            log.info("not reusing %s: another index format or embedding model", build)
+            log.info("not reusing the previous build: another index format or embedding model")
             return None
-        keys = np.concatenate(
-            [np.load(build / "passage_keys.npy"), np.load(build / "sentence_keys.npy")]
-        )
-        vectors = np.concatenate(
-            [np.load(build / "passages.npy"), np.load(build / "sentences.npy")]
-        )
+        keys, vectors = arrays()
         if keys.shape != (len(vectors), KEY_BYTES) or vectors.shape[1:] != (embedder.dimension,):
             raise ValueError("keys and vectors do not match")
         rows = {key.tobytes(): i for i, key in enumerate(keys)}
         same_split = manifest.get("package_version") == __version__ and manifest.get(
             "chunking"
         ) == _chunking(max_passage_chars)
-        splits, terms = _previous_splits(build, manifest) if same_split else ({}, {})
+        splits, terms = _previous_splits(units(), manifest) if same_split else ({}, {})
     except (QAError, OSError, ValueError, KeyError, TypeError, IndexError) as exc:
         log.info("not reusing the previous build: %s", exc)
         return None
@@ -313,9 +340,8 @@ def read_previous_build(
 
 
 def _previous_splits(
-    build: Path, manifest: dict[str, Any]
+    units: dict[str, Any], manifest: dict[str, Any]
 ) -> tuple[dict[str, tuple[str, Split]], dict[tuple[str, int, int], list[str]]]:
-    units = json.loads((build / "units.json").read_text(encoding="utf-8"))
     sentences = units["sentences"]
     splits: dict[str, tuple[str, Split]] = {}
     terms: dict[tuple[str, int, int], list[str]] = {}
@@ -389,7 +415,7 @@ def embed_reusing(
     return keys, vectors, len({texts[i] for i in missing})
 
 
-class _Phases:
+class Phases:
     """Wall-clock seconds spent in each named phase of a build."""
 
     def __init__(self) -> None:
@@ -424,56 +450,75 @@ def load_index(index_dir: Path, *, verify: bool = True) -> Index:
     """Load the current build; IndexMissingError or IndexCorruptError when it can't be used."""
     build = current_build(index_dir)
     manifest = read_manifest(build, verify=verify)
-    if manifest.get("format") != INDEX_FORMAT:
-        raise IndexCorruptError(
-            f"index in {index_dir} has format {manifest.get('format')}, this version reads "
-            f"{INDEX_FORMAT}: rebuild with `qa index`"
-        )
+    check_format(manifest, str(index_dir))
     try:
-        documents = {
-            d["doc_id"]: Document(
-                doc_id=d["doc_id"],
-                title=d["title"],
-                text=d["text"],
-                headings=[Heading(*h) for h in d["headings"]],
-                pages=[(start, page) for start, page in d.get("pages", [])],
-            )
-            for d in json.loads((build / "documents.json").read_text(encoding="utf-8"))
-        }
-        units = json.loads((build / "units.json").read_text(encoding="utf-8"))
-        passages = [
-            Passage(i, doc_id, section, start, end, tuple(sentence_ids))
-            for i, (doc_id, section, start, end, sentence_ids) in enumerate(units["passages"])
-        ]
-        sentences = []
-        sentence_terms = []
-        for i, (passage_id, start, end, terms) in enumerate(units["sentences"]):
-            doc_id = passages[passage_id].doc_id
-            sentences.append(Sentence(i, passage_id, doc_id, start, end))
-            sentence_terms.append(frozenset(terms))
         # Memory-mapped: worker processes over one index share its pages.
         passage_vectors = load_vector_index(build / "passages.faiss", mmap=True)
-        sentence_vectors = np.load(build / "sentences.npy")
         bm25 = bm25s.BM25.load(str(build / "bm25"), show_progress=False)
-        vocabulary = Vocabulary.from_json(
-            json.loads((build / "vocabulary.json").read_text(encoding="utf-8"))
+        search = LocalSearch(passage_vectors, bm25, passage_vectors.ntotal)
+        return assemble(
+            manifest,
+            lambda name: (build / name).read_text(encoding="utf-8"),
+            search,
+            np.load(build / "sentences.npy"),
+            build,
         )
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
         raise IndexCorruptError(f"index in {index_dir} is unreadable ({exc}): rebuild") from exc
-    if passage_vectors.ntotal != len(passages) or len(sentence_vectors) != len(sentences):
-        raise IndexCorruptError(f"index in {index_dir} is inconsistent: rebuild with `qa index`")
+
+
+def check_format(manifest: dict[str, Any], where: str) -> None:
+    if manifest.get("format") != INDEX_FORMAT:
+        raise IndexCorruptError(
+            f"index in {where} has format {manifest.get('format')}, this version reads "
+            f"{INDEX_FORMAT}: rebuild with `qa index`"
+        )
+
+
+def assemble(
+    manifest: dict[str, Any],
+    read_text: Callable[[str], str],
+    search: PassageSearch,
+    sentence_vectors: Any,
+    path: Path,
+) -> Index:
+    """An Index from a build's files (read by name with `read_text`) and its backend's
+    passage search and sentence vectors; ValueError when they do not agree."""
+    documents = {
+        d["doc_id"]: Document(
+            doc_id=d["doc_id"],
+            title=d["title"],
+            text=d["text"],
+            headings=[Heading(*h) for h in d["headings"]],
+            pages=[(start, page) for start, page in d.get("pages", [])],
+        )
+        for d in json.loads(read_text("documents.json"))
+    }
+    units = json.loads(read_text("units.json"))
+    passages = [
+        Passage(i, doc_id, section, start, end, tuple(sentence_ids))
+        for i, (doc_id, section, start, end, sentence_ids) in enumerate(units["passages"])
+    ]
+    sentences = []
+    sentence_terms = []
+    for i, (passage_id, start, end, terms) in enumerate(units["sentences"]):
+        doc_id = passages[passage_id].doc_id
+        sentences.append(Sentence(i, passage_id, doc_id, start, end))
+        sentence_terms.append(frozenset(terms))
+    vocabulary = Vocabulary.from_json(json.loads(read_text("vocabulary.json")))
+    if search.count != len(passages) or len(sentence_vectors) != len(sentences):
+        raise ValueError("the vectors and the units do not match")
     return Index(
         manifest=manifest,
         documents=documents,
         passages=passages,
         sentences=sentences,
-        passage_vectors=passage_vectors,
+        passage_search=search,
         sentence_vectors=sentence_vectors,
-        passage_bm25=bm25,
         sentence_terms=sentence_terms,
         term_idf=_idf(sentence_terms),
         vocabulary=vocabulary,
-        path=build,
+        path=path,
     )
 
 

@@ -1,4 +1,4 @@
-"""Passage retrieval: dense (FAISS) and lexical (BM25) results, fused."""
+"""Passage retrieval: dense and lexical scores from the index's backend, fused."""
 
 from dataclasses import dataclass
 from typing import Literal
@@ -6,7 +6,6 @@ from typing import Literal
 import numpy as np
 
 from qa.index import Index
-from qa.vector_index import search
 
 Fusion = Literal["combine", "rrf"]
 _RRF_K = 60
@@ -27,14 +26,6 @@ class Hit:
     lexical: float
 
 
-def bm25_scores(index: Index, terms: list[str]) -> np.ndarray:
-    """BM25 score of every passage for the question's terms (zeros when none is known)."""
-    known = [t for t in terms if t in index.passage_bm25.vocab_dict]
-    if not known:
-        return np.zeros(len(index.passages), dtype=np.float32)
-    return np.asarray(index.passage_bm25.get_scores(known), dtype=np.float32)
-
-
 def retrieve(
     index: Index,
     question_vector: np.ndarray,
@@ -47,35 +38,24 @@ def retrieve(
 ) -> list[Hit]:
     """The `k` best passages, best first; passages in `focus` (a follow-up's) get a boost.
     With `within` (passage ids, sorted), only those passages are candidates."""
-    n = len(index.passages)
-    allowed = n if within is None else len(within)
+    allowed = len(index.passages) if within is None else len(within)
     k = min(k, allowed)
-    dense = np.zeros(n, dtype=np.float32)
     depth = min(allowed, max(4 * k, 50))
-    scores, ids = search(index.passage_vectors, question_vector, depth, within=within)
-    dense_rank = [int(i) for i in ids[0] if i >= 0]
-    dense[dense_rank] = scores[0][: len(dense_rank)]
-    lexical = bm25_scores(index, terms)
-    if within is not None:
-        outside = np.ones(n, dtype=bool)
-        outside[within] = False
-        lexical[outside] = 0.0
-    lexical_norm = lexical / lexical.max() if lexical.max() > 0 else lexical
-
+    if within is not None and focus:
+        focus = focus & frozenset(within.tolist())
+    scored = index.passage_search.score(question_vector, terms, depth, within=within, include=focus)
+    dense, lexical = scored.dense, scored.lexical
     if fusion == "rrf":
-        fused = np.zeros(n, dtype=np.float32)
-        for rank, pid in enumerate(dense_rank):
-            fused[pid] += 1.0 / (_RRF_K + rank + 1)
-        lexical_rank = np.argsort(-lexical)[:depth]
-        for rank, pid in enumerate(lexical_rank):
-            if lexical[pid] > 0:
-                fused[pid] += 1.0 / (_RRF_K + rank + 1)
+        fused = np.zeros(len(scored.ids), dtype=np.float32)
+        for scores in (dense, lexical):
+            ranked = [i for i in np.argsort(-scores, kind="stable")[:depth] if scores[i] > 0]
+            for rank, i in enumerate(ranked):
+                fused[i] += 1.0 / (_RRF_K + rank + 1)
     else:
-        fused = DENSE_WEIGHT * np.clip(dense, 0, None) + (1 - DENSE_WEIGHT) * lexical_norm
-
+        fused = DENSE_WEIGHT * np.clip(dense, 0, None) + (1 - DENSE_WEIGHT) * lexical
     if focus:
-        fused[list(focus)] += FOCUS_BOOST
-    if within is not None:
-        fused[outside] = -np.inf
+        fused = fused + FOCUS_BOOST * np.isin(scored.ids, list(focus))
     best = np.argsort(-fused, kind="stable")[:k]
-    return [Hit(int(p), float(fused[p]), float(dense[p]), float(lexical_norm[p])) for p in best]
+    return [
+        Hit(int(scored.ids[i]), float(fused[i]), float(dense[i]), float(lexical[i])) for i in best
+    ]
