@@ -32,19 +32,56 @@ CorpusOpt = Annotated[
 IndexOpt = Annotated[
     Path | None, typer.Option("--index", help="Index folder (default index/, or $QA_INDEX).")
 ]
+BackendOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--backend",
+        help="Where the index lives: local (the index folder, default) or milvus ($QA_BACKEND).",
+    ),
+]
+MilvusUriOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--milvus-uri",
+        help="A Milvus server's URI, or a Milvus Lite file (default index/milvus.db; "
+        "$QA_MILVUS_URI).",
+    ),
+]
 
 
 def _settings(corpus: Path | None = None, index: Path | None = None, **kw: object) -> Settings:
+    from pydantic import ValidationError
+
     overrides = {k: v for k, v in {"corpus": corpus, "index": index, **kw}.items() if v}
-    return Settings(**overrides)
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_url=False)
+        )
+        raise QAError(f"bad setting: {problems}") from None
 
 
 @app.command("index")
-def index_cmd(corpus: CorpusOpt = None, index: IndexOpt = None) -> None:
+def index_cmd(
+    corpus: CorpusOpt = None,
+    index: IndexOpt = None,
+    backend: BackendOpt = None,
+    milvus_uri: MilvusUriOpt = None,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            "--ray",
+            metavar="ADDRESS",
+            help="Embed on Ray Data: local (starts a Ray on this machine), auto (joins the "
+            "running cluster) or a cluster's address.",
+        ),
+    ] = None,
+) -> None:
     """Build or refresh the index from the corpus."""
     from qa.pipeline import build
 
-    report = build(_settings(corpus, index))
+    report = build(_settings(corpus, index, backend=backend, milvus_uri=milvus_uri), ray=ray)
     typer.echo(
         f"documents: {report.documents}  chunks: {report.chunks}  "
         f"sentences: {report.sentences}  seconds: {report.seconds:.1f}"
@@ -94,6 +131,8 @@ def ask_cmd(
 def serve_cmd(
     corpus: CorpusOpt = None,
     index: IndexOpt = None,
+    backend: BackendOpt = None,
+    milvus_uri: MilvusUriOpt = None,
     host: Annotated[str | None, typer.Option("--host", help="Default 127.0.0.1.")] = None,
     port: Annotated[
         int | None, typer.Option("--port", min=1, max=65535, help="Default 8000.")
@@ -115,7 +154,15 @@ def serve_cmd(
     from qa.embed import load_embedder
     from qa.pipeline import Pipeline
 
-    settings = _settings(corpus, index, host=host, port=port, watch=watch_corpus)
+    settings = _settings(
+        corpus,
+        index,
+        host=host,
+        port=port,
+        watch=watch_corpus,
+        backend=backend,
+        milvus_uri=milvus_uri,
+    )
     from qa.api.auth import read_keys
 
     warning = exposure_warning(settings.host, keys=bool(read_keys(settings.api_keys)))

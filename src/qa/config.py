@@ -24,6 +24,18 @@ class Settings(BaseSettings):
 
     corpus: Path = Path("corpus")
     index: Path = Path("index")
+    # Where the index lives: the index folder (`local`: FAISS and bm25s, embedded), or
+    # Milvus (`milvus`: a server's URI, or a Milvus Lite file; the `scale` extra).
+    backend: Literal["local", "milvus"] = "local"
+    # Empty: a Milvus Lite file in the index folder (index/milvus.db).
+    milvus_uri: str = ""
+    # A Milvus server's credentials ("user:password" or an API key), when it asks for any.
+    milvus_token: str = ""
+    # Collection names start with it, so one Milvus can hold several indexes.
+    milvus_prefix: str = Field("qa", pattern=r"^[A-Za-z][A-Za-z0-9]{0,31}$")
+    # How often a server over Milvus checks for a newer build published by another process
+    # (`qa index` elsewhere) and switches to it; 0: never.
+    follow_seconds: float = Field(10.0, ge=0)
     max_passage_chars: int = Field(800, ge=100, le=5000)
     top_k: int = Field(5, ge=1, le=20)
     host: str = "127.0.0.1"
@@ -58,6 +70,10 @@ class Settings(BaseSettings):
     # Requests allowed per API key (or per client address without one), e.g. "120/minute";
     # empty: no limit.
     rate_limit: str = ""
+
+    @property
+    def milvus_location(self) -> str:
+        return self.milvus_uri or str(self.index / "milvus.db")
 
     @field_validator("rate_limit")
     @classmethod

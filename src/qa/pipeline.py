@@ -109,7 +109,7 @@ class Pipeline:
     ) -> "Pipeline":
         """Load the index as it is (stale or not)."""
         embedder = embedder or load_embedder(settings.question_cache)
-        return cls(load_index(settings.index), embedder, model)
+        return cls(open_index(settings), embedder, model)
 
     @classmethod
     def load_or_build(
@@ -122,7 +122,11 @@ class Pipeline:
         """Load the index, building it first when it is missing, damaged or stale."""
         embedder = embedder or load_embedder(settings.question_cache)
         try:
-            index = load_index(settings.index)
+            index = open_index(settings)
+            if not settings.corpus.is_dir():
+                # A serving replica over a shared store: it has no corpus to build from.
+                log.warning("no corpus folder %s: serving the index as built", settings.corpus)
+                return cls(index, embedder, model)
             reasons = stale_reasons(
                 index.manifest, settings.corpus, max_passage_chars=settings.max_passage_chars
             )
@@ -141,7 +145,7 @@ class Pipeline:
             log.warning("rebuilding the index: %s", "; ".join(reasons))
         if reasons is None or reasons:
             build(settings, embedder=embedder)
-            index = load_index(settings.index)
+            index = open_index(settings)
         return cls(index, embedder, model)
 
     def stale_reasons(self, corpus: Path, *, max_passage_chars: int) -> list[str]:
@@ -267,11 +271,33 @@ class Pipeline:
             raise DocumentNotFoundError(f"no document {doc_id!r} in the corpus") from None
 
 
-def build(settings: Settings, *, embedder: Embedder | None = None) -> BuildReport:
-    """Build the index from the corpus named in the settings."""
+def open_index(settings: Settings) -> Index:
+    """The current build of the configured backend: the index folder, or Milvus."""
+    if settings.backend == "milvus":
+        from qa.milvus_store import MilvusStore
+
+        return MilvusStore.of(settings).load()
+    return load_index(settings.index)
+
+
+def build(
+    settings: Settings, *, embedder: Embedder | None = None, ray: str | None = None
+) -> BuildReport:
+    """Build the index from the corpus named in the settings, into its backend; with `ray`
+    (`local`, `auto` or a cluster's address), the texts are embedded on Ray Data."""
+    encoder: Embedder = embedder or load_embedder()
+    if ray is not None:
+        from qa.ray_build import RayEmbedder, connect
+
+        connect(ray)
+        encoder = RayEmbedder(encoder)  # type: ignore[assignment]
+    if settings.backend == "milvus":
+        from qa.milvus_store import MilvusStore, build_milvus
+
+        store = MilvusStore.of(settings)
+        return build_milvus(
+            settings.corpus, store, encoder, max_passage_chars=settings.max_passage_chars
+        )
     return build_index(
-        settings.corpus,
-        settings.index,
-        embedder or load_embedder(),
-        max_passage_chars=settings.max_passage_chars,
+        settings.corpus, settings.index, encoder, max_passage_chars=settings.max_passage_chars
     )

@@ -1,5 +1,6 @@
 """The corpus kept in step while serving: a change to the folder rebuilds the index in the
-background and the app switches to it whole.
+background and the app switches to it whole. Over Milvus, a server also follows the builds
+that other processes publish (`BuildFollower`).
 
 watchfiles reports files added, changed or removed (inotify on Linux). The build runs in a
 worker thread and reuses the previous build's chunks and embeddings for unchanged documents
@@ -9,6 +10,7 @@ started with, so none fails or waits on a build; a build that fails leaves the i
 """
 
 import asyncio
+import contextlib
 import logging
 from pathlib import Path
 
@@ -70,4 +72,48 @@ class CorpusWatcher:
             report.chunks,
             report.seconds,
         )
+        return pipeline
+
+
+class BuildFollower:
+    """Switches a server over Milvus to the build another process made current: every
+    `settings.follow_seconds` it reads which build is current and, when that changed, loads
+    it (its files and the collections' handles; the vectors stay in Milvus), warms it up and
+    swaps it in. So replicas behind one load balancer need no signal to move on together."""
+
+    def __init__(self, settings: Settings, state: State) -> None:
+        self.settings = settings
+        self.state = state
+        self.switches = 0
+        self._stop = asyncio.Event()
+
+    async def run(self) -> None:
+        while not self._stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), self.settings.follow_seconds)
+            if self._stop.is_set():
+                return
+            try:
+                pipeline = await run_in_threadpool(self._load_if_new)
+            except (QAError, OSError, ValueError) as exc:
+                log.warning("could not read the current build from Milvus: %s", exc)
+                continue
+            if pipeline is not None:
+                self.state.pipeline = pipeline
+                self.switches += 1
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _load_if_new(self) -> Pipeline | None:
+        from qa.milvus_store import MilvusStore
+
+        current: Pipeline = self.state.pipeline
+        store = MilvusStore.of(self.settings)
+        build = store.current()
+        if build == getattr(current.index.passage_search, "build", None):
+            return None
+        pipeline = Pipeline(store.load(), current.embedder)
+        pipeline.warm_up()
+        log.info("switched to build %s, published by another process", build)
         return pipeline

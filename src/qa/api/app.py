@@ -25,7 +25,7 @@ from qa.api.routes import router
 from qa.api.security import SecurityHeaders
 from qa.config import Settings
 from qa.pipeline import Pipeline
-from qa.watch import CorpusWatcher
+from qa.watch import BuildFollower, CorpusWatcher
 
 DESCRIPTION = """\
 Every answer is sentences quoted verbatim from the corpus, each cited with its document and
@@ -48,16 +48,19 @@ def create_app(settings: Settings | None = None, *, pipeline: Pipeline | None = 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.pipeline = pipeline or await run_in_threadpool(Pipeline.load_or_build, settings)
         app.state.watcher = None
-        if not settings.watch:
-            yield
-            return
-        watcher = app.state.watcher = CorpusWatcher(settings, app.state)
-        task = asyncio.create_task(watcher.run())
+        workers: list[CorpusWatcher | BuildFollower] = []
+        if settings.watch and settings.corpus.is_dir():
+            app.state.watcher = CorpusWatcher(settings, app.state)
+            workers.append(app.state.watcher)
+        if settings.backend == "milvus" and settings.follow_seconds > 0:
+            workers.append(BuildFollower(settings, app.state))
+        tasks = [asyncio.create_task(worker.run()) for worker in workers]
         try:
             yield
         finally:
-            watcher.stop()
-            await task
+            for worker in workers:
+                worker.stop()
+            await asyncio.gather(*tasks)
 
     app = FastAPI(
         title="qa",

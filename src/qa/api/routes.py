@@ -128,4 +128,5 @@ async def health(request: Request, pipeline: PipelineDep) -> HealthResponse:
         model=pipeline.embedder.name,
         built_at=index.built_at,
         engine=pipeline.embedder.model.engine,
+        backend=index.passage_search.backend,
     )

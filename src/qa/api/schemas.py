@@ -1,6 +1,6 @@
 """Request and response bodies of the JSON API, with the contract's limits."""
 
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
@@ -154,5 +154,6 @@ class HealthResponse(BaseModel):
     # --no-watch), and whether a rebuild after a change to it is running now.
     watching: bool = False
     building: bool = False
-    # Where the index lives: "local" (FAISS and BM25 files in the index folder).
-    backend: str = "local"
+    # Where the index lives: "local" (FAISS and BM25 files in the index folder) or
+    # "milvus" (collections in Milvus, `QA_BACKEND=milvus`).
+    backend: Literal["local", "milvus"] = "local"
