@@ -28,6 +28,7 @@ import tempfile
 import time
 import warnings
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,8 @@ PART_CHARS = 16_000  # a VARCHAR holds 65,535 bytes: 16,000 characters of UTF-8 
 TEXT_BYTES = 65_535
 NAME_BYTES = 4_096
 BATCH = 1_000  # rows an insert or a read carries
+# Threads for a question's concurrent searches (a question needs two at a time).
+_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="qa-milvus")
 RRF_K = 60  # the reciprocal rank fusion constant that Milvus's hybrid search ranks with
 # bm25s's defaults, so that a passage's BM25 score is the embedded index's (times k1 + 1).
 BM25_PARAMS = {"bm25_k1": 1.5, "bm25_b": 0.75}
@@ -390,6 +393,9 @@ class MilvusSearch:
                     [text], "sparse", {"metric_type": "BM25"}, limit=depth, expr=expr
                 )
             )
+        # The BM25 ranking runs beside the hybrid search: its best score normalises every
+        # candidate's, and it holds most candidates' own scores.
+        ranked = _POOL.submit(self._bm25, text, depth, expr) if text else None
         found = self.client.hybrid_search(
             self.name, requests, pymilvus.RRFRanker(RRF_K), limit=depth, output_fields=["dense"]
         )[0]
@@ -399,35 +405,39 @@ class MilvusSearch:
             for row in self.client.get(self.name, ids=extra, output_fields=["dense"]):
                 vectors[int(row["id"])] = row["dense"]
         ids = np.asarray(sorted(vectors), dtype=np.int64)
+        bm25 = ranked.result() if ranked else {}
         if not len(ids):
             empty = np.zeros(0, dtype=np.float32)
             return Scored(ids, empty, empty)
         dense = np.asarray([vectors[i] for i in ids.tolist()], dtype=np.float32) @ query
-        return Scored(ids, dense, self._lexical(text, ids, expr))
+        return Scored(ids, dense, self._lexical(text, ids, bm25))
 
-    def _lexical(self, text: str, ids: np.ndarray, expr: str) -> np.ndarray:
-        """BM25 of the candidates over the best BM25 among the passages searched."""
-        lexical = np.zeros(len(ids), dtype=np.float32)
-        if not text:
-            return lexical
-        params = {"metric_type": "BM25"}
-        best = self.client.search(
-            self.name, [text], anns_field="sparse", limit=1, filter=expr, search_params=params
-        )[0]
-        if not best or best[0]["distance"] <= 0:
-            return lexical
-        scores = self.client.search(
+    def _bm25(self, text: str, limit: int, expr: str, ids: list[int] | None = None) -> dict:
+        """BM25 scores of the best `limit` passages for the terms `text` (of `ids` only, if
+        given), by passage id."""
+        if ids is not None:
+            expr = f"id in {ids}"
+        hits = self.client.search(
             self.name,
             [text],
             anns_field="sparse",
-            limit=len(ids),
-            filter=f"id in {ids.tolist()}",
-            search_params=params,
+            limit=limit,
+            filter=expr,
+            search_params={"metric_type": "BM25"},
         )[0]
-        row = {int(i): n for n, i in enumerate(ids.tolist())}
-        for hit in scores:
-            lexical[row[int(hit["id"])]] = hit["distance"]
-        return lexical / best[0]["distance"]
+        return {int(hit["id"]): float(hit["distance"]) for hit in hits}
+
+    def _lexical(self, text: str, ids: np.ndarray, ranked: dict[int, float]) -> np.ndarray:
+        """The candidates' BM25 over the best BM25 among the passages searched; `ranked`
+        holds the best ones' scores, and the others' are read."""
+        best = max(ranked.values(), default=0.0)
+        if best <= 0:
+            return np.zeros(len(ids), dtype=np.float32)
+        missing = [i for i in ids.tolist() if i not in ranked]
+        scores = dict(ranked)
+        if missing:
+            scores.update(self._bm25(text, len(missing), "", missing))
+        return np.asarray([scores.get(i, 0.0) for i in ids.tolist()], dtype=np.float32) / best
 
 
 class MilvusVectors:

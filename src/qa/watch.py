@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 from pathlib import Path
+from typing import Any
 
 import watchfiles
 from fastapi.concurrency import run_in_threadpool
@@ -85,6 +86,7 @@ class BuildFollower:
         self.settings = settings
         self.state = state
         self.switches = 0
+        self._store: Any = None  # one client, opened at the first check
         self._stop = asyncio.Event()
 
     async def run(self) -> None:
@@ -109,7 +111,7 @@ class BuildFollower:
         from qa.milvus_store import MilvusStore
 
         current: Pipeline = self.state.pipeline
-        store = MilvusStore.of(self.settings)
+        store = self._store = self._store or MilvusStore.of(self.settings)
         build = store.current()
         if build == getattr(current.index.passage_search, "build", None):
             return None
