@@ -100,4 +100,4 @@ bench-scale: $(VENV)/.installed-scale
 	$(BIN)/python scripts/bench_milvus.py
 
 clean:
-	rm -rf $(VENV) .cache index/current index/builds index/.current.* .pytest_cache .ruff_cache
+	rm -rf $(VENV) .cache index/current index/builds index/.current.* index/milvus.db index/.milvus.db.lock .pytest_cache .ruff_cache
