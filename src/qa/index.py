@@ -273,14 +273,15 @@ def _embedding(embedder: Embedder) -> dict[str, Any]:
 
 # (section, start, end, sentence spans) of each passage of one document.
 Split = list[tuple[str, int, int, list[tuple[int, int]]]]
+# The vectors a store holds for these SHA-256 keys of texts, by key (the keys it lacks left out).
+Lookup = Callable[[list[bytes]], dict[bytes, np.ndarray]]
 
 
 @dataclass(frozen=True, slots=True)
 class PreviousBuild:
     """What a new build may take from the current one instead of computing it again."""
 
-    vectors: np.ndarray  # every vector it stores, passages then sentences
-    rows: dict[bytes, int]  # SHA-256 of an embedded text -> its row in `vectors`
+    stored: Lookup  # the vectors it holds, by the SHA-256 of the text embedded
     # Only when it was made by this qa version with the same chunking settings:
     splits: dict[str, tuple[str, Split]]  # doc_id -> (SHA-256 of its text, its split)
     sentence_terms: dict[tuple[str, int, int], list[str]]  # (doc_id, start, end) -> terms
@@ -297,26 +298,31 @@ def read_previous_build(
         log.info("not reusing the previous build: %s", exc)
         return None
 
-    def arrays() -> tuple[np.ndarray, np.ndarray]:
+    def stored() -> Lookup:
         keys = [np.load(build / "passage_keys.npy"), np.load(build / "sentence_keys.npy")]
-        vectors = [np.load(build / "passages.npy"), np.load(build / "sentences.npy")]
-        return np.concatenate(keys), np.concatenate(vectors)
+        vectors = np.concatenate(
+            [np.load(build / "passages.npy"), np.load(build / "sentences.npy")]
+        )
+        if sum(map(len, keys)) != len(vectors) or vectors.shape[1:] != (embedder.dimension,):
+            raise ValueError("keys and vectors do not match")
+        rows = {key.tobytes(): i for i, key in enumerate(np.concatenate(keys))}
+        return lambda wanted: {k: vectors[rows[k]] for k in wanted if k in rows}
 
     def units() -> dict[str, Any]:
         return json.loads((build / "units.json").read_text(encoding="utf-8"))
 
-    return previous_build(manifest, arrays, units, embedder, max_passage_chars)
+    return previous_build(manifest, stored, units, embedder, max_passage_chars)
 
 
 def previous_build(
     manifest: dict[str, Any],
-    arrays: Callable[[], tuple[np.ndarray, np.ndarray]],
+    stored: Callable[[], Lookup],
     units: Callable[[], dict[str, Any]],
     embedder: Embedder,
     max_passage_chars: int,
 ) -> PreviousBuild | None:
-    """What a new build may reuse of a stored one, given its manifest and readers of its
-    keys and vectors (passages then sentences) and of its units; None when nothing."""
+    """What a new build may reuse of a stored one, given its manifest, a maker of the
+    lookup of its vectors and a reader of its units; None when nothing."""
     try:
         if (
             manifest.get("format") not in REUSABLE_FORMATS
@@ -325,10 +331,7 @@ def previous_build(
         ):
             log.info("not reusing the previous build: another index format or embedding model")
             return None
-        keys, vectors = arrays()
-        if keys.shape != (len(vectors), KEY_BYTES) or vectors.shape[1:] != (embedder.dimension,):
-            raise ValueError("keys and vectors do not match")
-        rows = {key.tobytes(): i for i, key in enumerate(keys)}
+        lookup = stored()
         same_split = manifest.get("package_version") == __version__ and manifest.get(
             "chunking"
         ) == _chunking(max_passage_chars)
@@ -336,7 +339,7 @@ def previous_build(
     except (QAError, OSError, ValueError, KeyError, TypeError, IndexError) as exc:
         log.info("not reusing the previous build: %s", exc)
         return None
-    return PreviousBuild(vectors, rows, splits, terms)
+    return PreviousBuild(lookup, splits, terms)
 
 
 def _previous_splits(
@@ -404,12 +407,16 @@ def embed_reusing(
     """Keys and vectors of `texts`, embedding only the texts the previous build did not
     embed; also how many distinct texts were embedded."""
     keys = text_keys(texts)
-    rows = [previous.rows.get(k.tobytes(), -1) if previous else -1 for k in keys]
+    wanted = [k.tobytes() for k in keys]
+    found = previous.stored(list(dict.fromkeys(wanted))) if previous else {}
     vectors = np.empty((len(texts), embedder.dimension), dtype=np.float32)
-    reused = [i for i, row in enumerate(rows) if row >= 0]
-    if previous is not None and reused:
-        vectors[reused] = previous.vectors[[rows[i] for i in reused]]
-    missing = [i for i, row in enumerate(rows) if row < 0]
+    missing = []
+    for i, key in enumerate(wanted):
+        vector = found.get(key)
+        if vector is None:
+            missing.append(i)
+        else:
+            vectors[i] = vector
     if missing:
         vectors[missing] = embedder.encode([texts[i] for i in missing])
     return keys, vectors, len({texts[i] for i in missing})

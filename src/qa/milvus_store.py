@@ -42,6 +42,7 @@ from qa.index import (
     MANIFEST_NAME,
     BuildReport,
     Index,
+    Lookup,
     Phases,
     PreviousBuild,
     assemble,
@@ -62,6 +63,7 @@ PART_CHARS = 16_000  # a VARCHAR holds 65,535 bytes: 16,000 characters of UTF-8 
 TEXT_BYTES = 65_535
 NAME_BYTES = 4_096
 BATCH = 1_000  # rows an insert or a read carries
+KEYS_PER_QUERY = 500  # keys in one `key in [...]` filter
 # Threads for a question's concurrent searches (a question needs two at a time).
 _POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="qa-milvus")
 RRF_K = 60  # the reciprocal rank fusion constant that Milvus's hybrid search ranks with
@@ -186,20 +188,26 @@ class MilvusStore:
             log.info("not reusing the previous build: %s", exc)
             return None
 
-        def arrays() -> tuple[np.ndarray, np.ndarray]:
-            keys, vectors = [], []
-            for kind, field in (("passages", "dense"), ("sentences", "vector")):
-                name = self.collection(build, kind)
-                for row in self._rows(name, ["key", field]):
-                    keys.append(bytes.fromhex(row["key"]))
-                    vectors.append(row[field])
-            key_array = np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(len(keys), -1)
-            return key_array, np.asarray(vectors, dtype=np.float32)
+        def stored() -> Lookup:
+            return lambda keys: self.vectors_of(build, keys)
 
         def units() -> dict[str, Any]:
             return json.loads(self.read_file(build, "units.json"))
 
-        return previous_build(manifest, arrays, units, embedder, max_passage_chars)
+        return previous_build(manifest, stored, units, embedder, max_passage_chars)
+
+    def vectors_of(self, build: str, keys: list[bytes]) -> dict[bytes, np.ndarray]:
+        """The vectors a build holds for these SHA-256 keys of texts (passages' and
+        sentences'), read by key: a rebuild reads only the vectors of its own texts."""
+        found: dict[bytes, np.ndarray] = {}
+        for kind, field in (("passages", "dense"), ("sentences", "vector")):
+            name = self.collection(build, kind)
+            wanted = [k.hex() for k in keys if k not in found]
+            for at in range(0, len(wanted), KEYS_PER_QUERY):
+                expr = f"key in {json.dumps(wanted[at : at + KEYS_PER_QUERY])}"
+                for row in self._rows(name, ["key", field], expr):
+                    found[bytes.fromhex(row["key"])] = np.asarray(row[field], dtype=np.float32)
+        return found
 
     def _rows(self, collection: str, fields: list[str], expr: str = "") -> Iterator[dict]:
         iterator = self.client.query_iterator(
