@@ -20,12 +20,11 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 
-from eval_sets import REPO, sets
+from eval_sets import REPO, asker, sets
 from qa.config import Settings
-from qa.conversation import Turn
 from qa.embed import load_embedder
 from qa.evaluate import evaluate
-from qa.pipeline import AskResult, Pipeline, build
+from qa.pipeline import Pipeline, build
 
 METRICS = (
     ("answer_accuracy", "answer"),
@@ -70,16 +69,7 @@ def main() -> None:
                 builds.setdefault(slug, {})["ray_build_s"] = round(time.perf_counter() - started, 1)
                 builds[slug]["embedded"] = report.embedded
             pipeline = Pipeline.load_or_build(settings, embedder=embedder)
-
-            def ask(
-                question: str,
-                history: list[Turn],
-                doc_ids: list[str] | None,
-                pipeline: Pipeline = pipeline,
-            ) -> AskResult:
-                return pipeline.ask(question, history=history, doc_ids=doc_ids)
-
-            report = evaluate(pipeline, items, ask, name=backend, scoped=scoped)
+            report = evaluate(pipeline, items, asker(pipeline), name=backend, scoped=scoped)
             results[name][backend] = report.metrics
         print(f"{name}: {len(items)} questions", file=sys.stderr)
     if args.json:

@@ -20,7 +20,7 @@ from qa.baselines import bm25_top_sentence, dense_top_sentence
 from qa.config import Settings
 from qa.conversation import Turn
 from qa.embed import load_embedder
-from qa.evaluate import evaluate, load_gold
+from qa.evaluate import System, evaluate, load_gold
 from qa.pipeline import AskResult, Pipeline
 from qa.squad import read_squad, write_squad_corpus
 
@@ -60,6 +60,15 @@ def sets(benchmarks: Path, work: Path) -> list[tuple[str, Path, list, bool]]:
     return found
 
 
+def asker(pipeline: Pipeline) -> System:
+    """The pipeline as the system `evaluate` asks."""
+
+    def ask(question: str, history: list[Turn], doc_ids: list[str] | None) -> AskResult:
+        return pipeline.ask(question, history=history, doc_ids=doc_ids)
+
+    return ask
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--benchmarks", type=Path, default=REPO.parent / "shared" / "benchmarks")
@@ -74,15 +83,7 @@ def main() -> None:
         slug = "".join(c if c.isalnum() else "-" for c in name.removesuffix(" scoped"))
         settings = Settings(corpus=corpus, index=args.work / slug)
         pipeline = Pipeline.load_or_build(settings, embedder=embedder)
-
-        def ask(
-            question: str,
-            history: list[Turn],
-            doc_ids: list[str] | None,
-            pipeline: Pipeline = pipeline,
-        ) -> AskResult:
-            return pipeline.ask(question, history=history, doc_ids=doc_ids)
-
+        ask = asker(pipeline)
         results[name] = {"qa": evaluate(pipeline, items, ask, name="qa", scoped=scoped).metrics}
         for system, baseline in (
             ("bm25-top-sentence", bm25_top_sentence(pipeline)),

@@ -30,6 +30,7 @@ import time
 import warnings
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +72,9 @@ RRF_K = 60  # the reciprocal rank fusion constant that Milvus's hybrid search ra
 BM25_PARAMS = {"bm25_k1": 1.5, "bm25_b": 0.75}
 
 
+@cache
 def _milvus() -> Any:
+    """pymilvus, imported once (a question's search asks for it too)."""
     try:
         with warnings.catch_warnings():
             # milvus-lite 2.5 imports pkg_resources, which warns that it is deprecated.
@@ -274,15 +277,8 @@ class MilvusStore:
             "sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25", params=BM25_PARAMS
         )
         name = self.collection(build, "passages")
-        self.client.create_collection(
-            name, schema=schema, index_params=index_params, consistency_level="Strong"
-        )
-        vectors = np.load(files / "passages.npy")
-        keys = np.load(files / "passage_keys.npy")
-        for row, vector, key in zip(passages, vectors, keys, strict=True):
-            row["dense"] = vector
-            row["key"] = key.tobytes().hex()
-        self._insert(name, passages)
+        self._create(name, schema, index_params)
+        self._insert(name, _with_vectors(passages, files, "passage", "dense"))
 
     def _write_sentences(
         self, build: str, files: Path, sentences: list[dict], dimension: int
@@ -298,15 +294,8 @@ class MilvusStore:
         index_params = self.client.prepare_index_params()
         index_params.add_index("vector", index_type="AUTOINDEX", metric_type="IP")
         name = self.collection(build, "sentences")
-        self.client.create_collection(
-            name, schema=schema, index_params=index_params, consistency_level="Strong"
-        )
-        vectors = np.load(files / "sentences.npy")
-        keys = np.load(files / "sentence_keys.npy")
-        for row, vector, key in zip(sentences, vectors, keys, strict=True):
-            row["vector"] = vector
-            row["key"] = key.tobytes().hex()
-        self._insert(name, sentences)
+        self._create(name, schema, index_params)
+        self._insert(name, _with_vectors(sentences, files, "sentence", "vector"))
 
     def _write_files(self, build: str, files: Path) -> None:
         name = self.collection(build, "files")
@@ -336,6 +325,10 @@ class MilvusStore:
         schema.add_field("unused", dt.FLOAT_VECTOR, dim=2)
         index_params = self.client.prepare_index_params()
         index_params.add_index("unused", index_type="AUTOINDEX", metric_type="L2")
+        self._create(name, schema, index_params)
+
+    def _create(self, name: str, schema: Any, index_params: Any) -> None:
+        # Strong consistency: a build's rows are all readable the moment it is switched to.
         self.client.create_collection(
             name, schema=schema, index_params=index_params, consistency_level="Strong"
         )
@@ -534,6 +527,17 @@ def build_milvus(
         embedded=embedded,
         phases=dict(phases.seconds),
     )
+
+
+def _with_vectors(rows: list[dict], files: Path, kind: str, field: str) -> list[dict]:
+    """`rows` with their vectors (`<kind>s.npy`) in `field` and the hex SHA-256 of the text
+    each embeds (`<kind>_keys.npy`) in `key`."""
+    vectors = np.load(files / f"{kind}s.npy")
+    keys = np.load(files / f"{kind}_keys.npy")
+    for row, vector, key in zip(rows, vectors, keys, strict=True):
+        row[field] = vector
+        row["key"] = key.tobytes().hex()
+    return rows
 
 
 def _clip(text: str, max_bytes: int) -> str:
