@@ -45,10 +45,10 @@ from typing import Any
 import torch
 
 from qa.config import Settings
+from qa.corpus.formats import READERS
+from qa.corpus.ingest import chunk, load_corpus
 from qa.embed import Embedder, load_embedder
-from qa.formats import READERS
 from qa.index import BuildReport, build_index, passage_context, sentence_context
-from qa.ingest import chunk, load_corpus
 from qa.squad import read_squad, write_squad_corpus
 from qa.torch_model import TorchModel
 

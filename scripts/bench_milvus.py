@@ -85,12 +85,12 @@ from bench_scale import (
     recall,
 )
 from qa.config import Settings
+from qa.corpus.sentences import split_sentences
 from qa.embed import Embedder, load_embedder
 from qa.index import BuildReport, load_index
 from qa.milvus_store import MilvusSearch, MilvusStore
 from qa.passage_search import LocalSearch
 from qa.pipeline import build
-from qa.sentences import split_sentences
 from qa.squad import read_squad, write_squad_corpus
 from qa.text import content_terms
 from qa.vector_index import build_vector_index, choose_kind, search

@@ -42,8 +42,8 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+from qa.corpus.sentences import split_sentences
 from qa.embed import MODEL_NAME, load_embedder
-from qa.sentences import split_sentences
 from qa.vector_index import (
     KINDS,
     Kind,

@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from qa.formats import read_docx, read_html, read_pdf  # noqa: E402
+from qa.corpus.formats import read_docx, read_html, read_pdf  # noqa: E402
 from samples import ARTICLE, FURNITURE, SECTIONS, make_samples  # noqa: E402
 
 # Chromium's running header (date and time, then the title) and footer (address, "1/3").

@@ -19,8 +19,8 @@ from qa.api.app import create_app
 from qa.cli import main
 from qa.config import Settings
 from qa.conversation import Turn
+from qa.corpus.ingest import load_corpus
 from qa.evaluate import evaluate, load_gold
-from qa.ingest import load_corpus
 from qa.pipeline import AskResult, Pipeline, build
 from samples import ARTICLE, FURNITURE, SECTIONS, make_samples, print_pdf
 
@@ -189,7 +189,7 @@ def bad_corpus(tmp_path, corpora) -> Path:
 
 
 def test_bad_files_are_skipped_with_a_warning_naming_each(bad_corpus, caplog):
-    with caplog.at_level(logging.WARNING, logger="qa.ingest"):
+    with caplog.at_level(logging.WARNING, logger="qa.corpus.ingest"):
         documents = load_corpus(bad_corpus)
     assert [d.doc_id for d in documents] == ["article.html"]
     warnings = [r.getMessage() for r in caplog.records]
@@ -204,14 +204,14 @@ def test_a_huge_web_page_is_skipped(tmp_path, corpora, caplog):
     folder.mkdir()
     (folder / "article.html").write_bytes((corpora["html"] / "article.html").read_bytes())
     (folder / "dump.html").write_bytes(b"<p>" + b"word " * 5_000_000 + b"</p>")  # 25 MB
-    with caplog.at_level(logging.WARNING, logger="qa.ingest"):
+    with caplog.at_level(logging.WARNING, logger="qa.corpus.ingest"):
         documents = load_corpus(folder)
     assert [d.doc_id for d in documents] == ["article.html"]
     assert any(r.getMessage().startswith("skipping dump.html: ") for r in caplog.records)
 
 
 def test_pdf_lines_become_paragraphs_with_broken_words_joined():
-    from qa.formats import _Line, _paragraphs
+    from qa.corpus.formats import _Line, _paragraphs
 
     def line(text: str, page: int, top: float, size: float = 11.0) -> _Line:
         return _Line(text, page, top=top, bottom=top - size, size=size)

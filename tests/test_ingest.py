@@ -3,8 +3,8 @@
 import pytest
 
 from conftest import CORPUS, CORPUS_DOC, write_corpus
+from qa.corpus.ingest import chunk, load_corpus, parse_document
 from qa.errors import CorpusError
-from qa.ingest import chunk, load_corpus, parse_document
 from samples import SECTIONS
 
 EXPECTED_SECTIONS = list(SECTIONS)

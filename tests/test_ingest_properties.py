@@ -5,8 +5,8 @@ from itertools import pairwise
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from qa.ingest import Chunks, Document, chunk, parse_document
-from qa.sentences import split_sentences
+from qa.corpus.ingest import Chunks, Document, chunk, parse_document
+from qa.corpus.sentences import split_sentences
 
 PROPERTY = settings(
     max_examples=200, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]

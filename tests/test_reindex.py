@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from conftest import write_corpus
+from qa.corpus.ingest import chunk, load_corpus
 from qa.embed import Embedder, token_batches
 from qa.index import (
     build_index,
@@ -15,7 +16,6 @@ from qa.index import (
     read_previous_build,
     sentence_context,
 )
-from qa.ingest import chunk, load_corpus
 from qa.storage import write_manifest
 
 TOWNS = {

@@ -2,7 +2,7 @@
 
 import pytest
 
-from qa.sentences import split_sentences
+from qa.corpus.sentences import split_sentences
 
 
 def sentences(text: str) -> list[str]:

@@ -15,8 +15,8 @@ from functools import cache, lru_cache
 import numpy as np
 
 from qa.conversation import NO_QUOTES, Quotes
+from qa.corpus.ingest import Sentence
 from qa.index import Index
-from qa.ingest import Sentence
 from qa.measures import states
 from qa.question import AnswerType, Question, new_values
 from qa.retrieve import Hit

@@ -22,9 +22,18 @@ import bm25s
 import numpy as np
 
 from qa import __version__
+from qa.corpus.ingest import (
+    Chunks,
+    Document,
+    Heading,
+    Passage,
+    Sentence,
+    chunk,
+    corpus_files,
+    load_corpus,
+)
 from qa.embed import MODEL_NAME, MODEL_PACKAGE, Embedder
 from qa.errors import IndexCorruptError, QAError
-from qa.ingest import Chunks, Document, Heading, Passage, Sentence, chunk, corpus_files, load_corpus
 from qa.passage_search import LocalSearch, PassageSearch
 from qa.storage import (
     MANIFEST,

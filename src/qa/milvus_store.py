@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from qa.config import Settings
+from qa.corpus.ingest import load_corpus
 from qa.embed import Embedder
 from qa.errors import IndexCorruptError, IndexMissingError, QAError
 from qa.index import (
@@ -53,7 +54,6 @@ from qa.index import (
     previous_build,
     write_build,
 )
-from qa.ingest import load_corpus
 from qa.passage_search import Scored
 from qa.text import content_terms
 

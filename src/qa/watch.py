@@ -20,8 +20,8 @@ from fastapi.concurrency import run_in_threadpool
 from starlette.datastructures import State
 
 from qa.config import Settings
+from qa.corpus.ingest import is_document_name
 from qa.errors import QAError
-from qa.ingest import is_document_name
 from qa.pipeline import Pipeline, build
 
 log = logging.getLogger(__name__)

@@ -16,8 +16,8 @@ from qa.api.deps import PipelineDep
 from qa.api.routes import split_ids
 from qa.api.schemas import MAX_HISTORY_TURNS, MAX_QUESTION_CHARS, AskResponse
 from qa.conversation import Turn
+from qa.corpus.ingest import Document
 from qa.errors import DocumentNotFoundError
-from qa.ingest import Document
 from qa.pipeline import Pipeline
 
 MAX_EXAMPLES = 4

@@ -12,9 +12,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from qa.corpus.formats import READERS, TITLE, Block
+from qa.corpus.sentences import split_sentences
 from qa.errors import CorpusError
-from qa.formats import READERS, TITLE, Block
-from qa.sentences import split_sentences
 
 log = logging.getLogger(__name__)
 
