@@ -7,11 +7,11 @@ over 10,000 requests on the SQuAD-A index; and the index build (scripts/bench_bu
 Every figure is wall-clock time; latencies are medians (p50) and 95th percentiles over warm
 runs of a rotating list of questions, and ratios are to the median of the bare model
 embedding one question, measured in the same run: sentence-transformers' `model.encode` on
-PyTorch, the unit issue 7 names. The service embeds with onnxruntime (qa.onnx_model), so the
-bare ONNX engine is timed too, and each latency is also given as what it adds to that
-engine's own time. "No cache" runs set QA_QUESTION_CACHE=0, so every request runs the model;
-that is the figure the targets are judged on. Nothing is asserted: on a busy machine this is
-noisy.
+PyTorch, the unit issue 7 names. The service embeds with onnxruntime
+(qa.embedding.onnx_model), so the bare ONNX engine is timed too, and each latency is also
+given as what it adds to that engine's own time. "No cache" runs set QA_QUESTION_CACHE=0, so
+every request runs the model; that is the figure the targets are judged on. Nothing is
+asserted: on a busy machine this is noisy.
 
     .venv/bin/python scripts/bench.py [--n 200] [--quick] [--json]
 """
@@ -39,10 +39,10 @@ import torch
 
 from qa.config import Settings
 from qa.conversation import Turn
-from qa.embed import load_embedder
+from qa.embedding.embed import load_embedder
+from qa.embedding.torch_model import TorchModel
 from qa.pipeline import Pipeline, build
 from qa.squad import read_squad, write_squad_corpus
-from qa.torch_model import TorchModel
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"

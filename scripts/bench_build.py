@@ -47,10 +47,10 @@ import torch
 from qa.config import Settings
 from qa.corpus.formats import READERS
 from qa.corpus.ingest import chunk, load_corpus
-from qa.embed import Embedder, load_embedder
+from qa.embedding.embed import Embedder, load_embedder
+from qa.embedding.torch_model import TorchModel
 from qa.index import BuildReport, build_index, passage_context, sentence_context
 from qa.squad import read_squad, write_squad_corpus
-from qa.torch_model import TorchModel
 
 ROOT = Path(__file__).resolve().parent.parent
 SQUAD = ROOT / ".." / "shared" / "benchmarks" / "squad2-dev-A.json"
@@ -67,7 +67,7 @@ import qa.cli, qa.pipeline
 t1 = time.perf_counter()
 import onnxruntime, tokenizers
 t2 = time.perf_counter()
-from qa.embed import load_embedder
+from qa.embedding.embed import load_embedder
 embedder = load_embedder()
 t3 = time.perf_counter()
 from qa.config import Settings

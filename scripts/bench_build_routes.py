@@ -36,11 +36,11 @@ import numpy as np
 
 from bench_build import SQUAD, THROUGHPUT_TARGET, embedded_texts, sentences_of
 from qa.config import Settings
-from qa.embed import Embedder, load_embedder
+from qa.embedding.embed import Embedder, load_embedder
+from qa.embedding.onnx_model import OnnxModel, export_folder
+from qa.embedding.torch_model import TorchModel
 from qa.index import build_index
-from qa.onnx_model import OnnxModel, export_folder
 from qa.squad import read_squad, write_squad_corpus
-from qa.torch_model import TorchModel
 
 
 def quantized_copy(export: Path, folder: Path) -> Path:

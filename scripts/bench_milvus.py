@@ -86,7 +86,7 @@ from bench_scale import (
 )
 from qa.config import Settings
 from qa.corpus.sentences import split_sentences
-from qa.embed import Embedder, load_embedder
+from qa.embedding.embed import Embedder, load_embedder
 from qa.index import BuildReport, load_index
 from qa.milvus_store import MilvusSearch, MilvusStore
 from qa.passage_search import LocalSearch

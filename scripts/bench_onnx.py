@@ -1,7 +1,7 @@
 """ONNX (fp32, int8) against PyTorch for the packaged all-MiniLM-L6-v2: speed, fidelity, quality.
 
 A measurement for issue 7, not part of the service. It chose the service's engine: its `ort`
-backend (fp32) is what `qa.onnx_model` now does in the product, export and check included.
+backend (fp32) is what `qa.embedding.onnx_model` now does in the product, export and check included.
 Self-contained: it imports `qa` from this checkout's src/ (no install needed) only for `eval`.
 
 Which venv. Never install into the project's .venv. Two side venvs:
@@ -200,8 +200,8 @@ def cmd_export(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_export_torch(args: argparse.Namespace) -> dict[str, Any]:
-    """Option (b), no optimum: the service's own export (`qa.onnx_model.export_graph`, from
-    this checkout's src/), then int8.
+    """Option (b), no optimum: the service's own export
+    (`qa.embedding.onnx_model.export_graph`, from this checkout's src/), then int8.
 
     Works at the project's own versions (transformers 5.x) plus `onnxruntime` and `onnx`.
     Weights are quantised per channel, as optimum's avx512_vnni config does: onnxruntime's
@@ -212,8 +212,8 @@ def cmd_export_torch(args: argparse.Namespace) -> dict[str, Any]:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     sys.path.insert(0, str(ROOT / "src"))
-    from qa.onnx_model import export_graph
-    from qa.torch_model import TorchModel
+    from qa.embedding.onnx_model import export_graph
+    from qa.embedding.torch_model import TorchModel
 
     out = args.model_dir
     out.mkdir(parents=True, exist_ok=True)
@@ -327,7 +327,7 @@ def cmd_eval(args: argparse.Namespace) -> dict[str, Any]:
     from tokenizers import Tokenizer
 
     from qa.config import Settings
-    from qa.embed import Embedder
+    from qa.embedding.embed import Embedder
     from qa.evaluate import evaluate, load_gold, sample
     from qa.pipeline import Pipeline, build
     from qa.squad import read_squad, write_squad_corpus
@@ -337,7 +337,7 @@ def cmd_eval(args: argparse.Namespace) -> dict[str, Any]:
     counter.enable_truncation(MAX_SEQ_LENGTH)
     counter.no_padding()
 
-    class Model:  # what qa.embed.Embedder uses of a SentenceTransformer
+    class Model:  # what qa.embedding.embed.Embedder uses of a SentenceTransformer
         max_seq_length = MAX_SEQ_LENGTH
 
         def get_embedding_dimension(self) -> int:

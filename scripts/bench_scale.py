@@ -43,7 +43,7 @@ import faiss
 import numpy as np
 
 from qa.corpus.sentences import split_sentences
-from qa.embed import MODEL_NAME, load_embedder
+from qa.embedding.embed import MODEL_NAME, load_embedder
 from qa.vector_index import (
     KINDS,
     Kind,

@@ -6,7 +6,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from qa.embed import load_embedder
+from qa.embedding.embed import load_embedder
 from qa.index import build_index, load_index
 from qa.retrieve import retrieve
 from qa.squad import read_squad, write_squad_corpus

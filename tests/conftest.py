@@ -20,7 +20,7 @@ os.environ.setdefault("QA_MODEL_CACHE", str(Path(__file__).resolve().parents[1] 
 
 from qa.api import create_app
 from qa.config import Settings
-from qa.embed import Embedder, load_embedder
+from qa.embedding.embed import Embedder, load_embedder
 from qa.pipeline import Pipeline, build
 
 REPO = Path(__file__).resolve().parents[1]

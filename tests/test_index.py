@@ -13,7 +13,7 @@ import pytest
 
 from conftest import REPO, write_corpus
 from qa.config import Settings
-from qa.embed import MODEL_NAME
+from qa.embedding.embed import MODEL_NAME
 from qa.errors import CorpusError, IndexCorruptError, IndexMissingError
 from qa.index import build_index, load_index, sentence_context, stale_reasons
 from qa.pipeline import Pipeline
@@ -249,7 +249,7 @@ def test_question_embeddings_are_cached_read_only_and_equal_to_fresh_ones(embedd
 
 
 def test_question_cache_can_be_turned_off():
-    from qa.embed import load_embedder
+    from qa.embedding.embed import load_embedder
 
     uncached = load_embedder(0)
     assert uncached.model is load_embedder().model  # one model per process, whatever the cache

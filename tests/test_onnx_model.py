@@ -11,9 +11,8 @@ import pytest
 from conftest import CORPUS, REPO
 from qa.config import Settings
 from qa.conversation import Turn
-from qa.embed import Embedder, load_model
-from qa.evaluate import load_gold
-from qa.onnx_model import (
+from qa.embedding.embed import Embedder, load_model
+from qa.embedding.onnx_model import (
     ExportError,
     OnnxModel,
     check_export,
@@ -21,8 +20,9 @@ from qa.onnx_model import (
     export_folder,
     load_onnx_model,
 )
+from qa.embedding.torch_model import TorchModel
+from qa.evaluate import load_gold
 from qa.pipeline import Pipeline, build
-from qa.torch_model import TorchModel
 
 GOLD = REPO / "tests" / "gold" / "defectors.jsonl"
 
@@ -93,9 +93,11 @@ def test_a_damaged_export_is_detected_and_made_again(tmp_path, torch_model):
 
 
 def test_an_export_that_embeds_differently_is_never_published(tmp_path, torch_model, monkeypatch):
-    import qa.onnx_model
+    import qa.embedding.onnx_model
 
-    monkeypatch.setattr(qa.onnx_model, "_largest_difference", lambda model, reference: 0.01)
+    monkeypatch.setattr(
+        qa.embedding.onnx_model, "_largest_difference", lambda model, reference: 0.01
+    )
     with pytest.raises(ExportError, match="differ"):
         export(export_folder(tmp_path), torch_model)
     assert list(tmp_path.iterdir()) == []

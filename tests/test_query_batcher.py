@@ -7,8 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from qa.embed import Embedder
-from qa.query_batcher import QueryBatcher
+from qa.embedding.embed import Embedder
+from qa.embedding.query_batcher import QueryBatcher
 
 QUESTIONS = [f"How many people lived in city number {i} in {1900 + i}?" for i in range(16)]
 
@@ -59,7 +59,7 @@ def test_an_error_reaches_every_waiting_caller_and_the_worker_carries_on(embedde
 
 
 def test_concurrent_questions_through_the_embedder_equal_questions_asked_alone():
-    from qa.embed import load_embedder
+    from qa.embedding.embed import load_embedder
 
     uncached = load_embedder(0)
     with ThreadPoolExecutor(8) as pool:
@@ -71,6 +71,6 @@ def test_concurrent_questions_through_the_embedder_equal_questions_asked_alone()
 
 
 def test_embedders_of_one_model_share_one_batcher():
-    from qa.embed import load_embedder
+    from qa.embedding.embed import load_embedder
 
     assert load_embedder(0).batcher is load_embedder().batcher is load_embedder(16).batcher

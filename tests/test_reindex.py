@@ -7,7 +7,7 @@ import pytest
 
 from conftest import write_corpus
 from qa.corpus.ingest import chunk, load_corpus
-from qa.embed import Embedder, token_batches
+from qa.embedding.embed import Embedder, token_batches
 from qa.index import (
     build_index,
     chunk_reusing,

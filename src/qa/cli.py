@@ -151,7 +151,7 @@ def serve_cmd(
     import uvicorn
 
     from qa.api import create_app
-    from qa.embed import load_embedder
+    from qa.embedding.embed import load_embedder
     from qa.pipeline import Pipeline
 
     settings = _settings(
@@ -281,7 +281,7 @@ def train_cmd(
 ) -> None:
     """Fit the answerer on every development set, validated on folds grouped by document."""
     from qa.answer_model import MODEL_DIR
-    from qa.embed import load_embedder
+    from qa.embedding.embed import load_embedder
     from qa.training import train
 
     repo = Path(__file__).resolve().parents[2]

@@ -32,7 +32,7 @@ from qa.corpus.ingest import (
     corpus_files,
     load_corpus,
 )
-from qa.embed import MODEL_NAME, MODEL_PACKAGE, Embedder
+from qa.embedding.embed import MODEL_NAME, MODEL_PACKAGE, Embedder
 from qa.errors import IndexCorruptError, QAError
 from qa.passage_search import LocalSearch, PassageSearch
 from qa.storage import (

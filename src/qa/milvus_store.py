@@ -38,7 +38,7 @@ import numpy as np
 
 from qa.config import Settings
 from qa.corpus.ingest import load_corpus
-from qa.embed import Embedder
+from qa.embedding.embed import Embedder
 from qa.errors import IndexCorruptError, IndexMissingError, QAError
 from qa.index import (
     MANIFEST_NAME,

@@ -15,7 +15,7 @@ from qa.clean import Cleaner
 from qa.config import Settings
 from qa.conversation import NO_QUOTES, QuoteFinder, Quotes, Turn, resolve_turn
 from qa.corpus.ingest import Document
-from qa.embed import Embedder, load_embedder
+from qa.embedding.embed import Embedder, load_embedder
 from qa.errors import DocumentNotFoundError, IndexCorruptError, IndexMissingError
 from qa.evidence import Candidates
 from qa.index import BuildReport, Index, build_index, load_index, stale_reasons

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from qa.config import Settings
-from qa.embed import Embedder, load_model
+from qa.embedding.embed import Embedder, load_model
 from qa.errors import QAError
 
 __all__ = ["RayEmbedder", "connect"]

@@ -35,7 +35,7 @@ from qa.answer_model import (
 )
 from qa.config import Settings
 from qa.conversation import Turn
-from qa.embed import Embedder
+from qa.embedding.embed import Embedder
 from qa.errors import QAError
 from qa.evaluate import contains_answer, load_gold
 from qa.evidence import FEATURES, MORE_IS_BETTER, MORE_IS_WORSE, Candidates

@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from conftest import CORPUS, CORPUS_DOC, REPO, free_port
 from qa.api import create_app
 from qa.config import Settings
-from qa.embed import Embedder
+from qa.embedding.embed import Embedder
 from qa.errors import IndexCorruptError, IndexMissingError
 from qa.evaluate import evaluate, load_gold
 from qa.pipeline import Pipeline, build, open_index

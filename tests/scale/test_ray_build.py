@@ -10,7 +10,7 @@ import psutil
 import pytest
 
 from conftest import CORPUS, REPO
-from qa.embed import Embedder
+from qa.embedding.embed import Embedder
 from qa.errors import QAError
 from qa.ray_build import RayEmbedder, connect
 

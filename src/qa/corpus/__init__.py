@@ -1,1 +1,1 @@
-"""Stage 1: files of every format → sections, passages, sentences. May import: the base only."""
+"""Stage 1: files of every format → sections, passages, sentences. May import: the base."""

@@ -13,8 +13,8 @@ from typing import Protocol
 import numpy as np
 
 from qa.config import Settings
-from qa.query_batcher import QueryBatcher
-from qa.torch_model import MODEL_PACKAGE, TorchModel
+from qa.embedding.query_batcher import QueryBatcher
+from qa.embedding.torch_model import MODEL_PACKAGE, TorchModel
 
 __all__ = ["MODEL_NAME", "MODEL_PACKAGE", "Embedder", "EmbeddingModel", "load_embedder"]
 
@@ -146,7 +146,7 @@ def load_model(settings: Settings) -> EmbeddingModel:
         # onnxruntime that cannot read it: its errors are plain Exceptions) leaves the
         # reference engine, which gives the same vectors; the log and /api/health say so.
         try:
-            from qa.onnx_model import load_onnx_model
+            from qa.embedding.onnx_model import load_onnx_model
 
             return load_onnx_model(settings.model_cache, threads=settings.engine_threads)
         except Exception as exc:

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from qa.torch_model import MODEL_PACKAGE, TorchModel, packaged_model_dir
+from qa.embedding.torch_model import MODEL_PACKAGE, TorchModel, packaged_model_dir
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,1 @@
+"""Stage 2: texts → unit vectors, on onnxruntime or PyTorch. May import: the base."""
