@@ -49,7 +49,7 @@ from qa.corpus.formats import READERS
 from qa.corpus.ingest import chunk, load_corpus
 from qa.embedding.embed import Embedder, load_embedder
 from qa.embedding.torch_model import TorchModel
-from qa.index import BuildReport, build_index, passage_context, sentence_context
+from qa.index.build import BuildReport, build_index, passage_context, sentence_context
 from qa.squad import read_squad, write_squad_corpus
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,7 +71,7 @@ from qa.embedding.embed import load_embedder
 embedder = load_embedder()
 t3 = time.perf_counter()
 from qa.config import Settings
-from qa.index import build_index
+from qa.index.build import build_index
 settings = Settings(corpus=Path(sys.argv[1]), index=Path(sys.argv[2]))
 report = build_index(settings.corpus, settings.index, embedder,
                      max_passage_chars=settings.max_passage_chars)

@@ -39,7 +39,7 @@ from qa.config import Settings
 from qa.embedding.embed import Embedder, load_embedder
 from qa.embedding.onnx_model import OnnxModel, export_folder
 from qa.embedding.torch_model import TorchModel
-from qa.index import build_index
+from qa.index.build import build_index
 from qa.squad import read_squad, write_squad_corpus
 
 

@@ -34,7 +34,7 @@ Run with `make bench-scale` (after bench_scale.py; not in CI), or
    (`--ray-corpus DIR` for another folder), with `pipeline.build` into an index folder on
    this process's embedder (`load_embedder(0)`, warmed up); then on a local Ray
    (`ray="local"`: Ray Data actors, one model and one thread each, one per core), Ray's
-   start-up (`qa.ray_build.connect("local")`) timed apart from the build and Ray shut down
+   start-up (`qa.index.ray_build.connect("local")`) timed apart from the build and Ray shut down
    after it, so that its processes take no CPU from the other builds; then into Milvus Lite
    (`backend="milvus"`, this process's embedder; its seconds include `publish`). The three
    take turns for `--build-rounds` rounds (default 2), each build into a new folder, and the
@@ -87,13 +87,13 @@ from bench_scale import (
 from qa.config import Settings
 from qa.corpus.sentences import split_sentences
 from qa.embedding.embed import Embedder, load_embedder
-from qa.index import BuildReport, load_index
-from qa.milvus_store import MilvusSearch, MilvusStore
-from qa.passage_search import LocalSearch
+from qa.index.build import BuildReport, load_index
+from qa.index.milvus_store import MilvusSearch, MilvusStore
+from qa.index.passage_search import LocalSearch
+from qa.index.vector_index import build_vector_index, choose_kind, search
 from qa.pipeline import build
 from qa.squad import read_squad, write_squad_corpus
 from qa.text import content_terms
-from qa.vector_index import build_vector_index, choose_kind, search
 
 SIZES = (10_000, 100_000)
 QUERIES = 200
@@ -378,7 +378,7 @@ def bench_builds(corpus: Path, tmp: Path, embedder: Embedder, rounds: int) -> di
     that its processes take no CPU from the other builds."""
     import ray
 
-    from qa.ray_build import connect
+    from qa.index.ray_build import connect
 
     embedder.encode(["warm-up", "the model's first call is slower than the next ones"])
     reports: dict[str, list[BuildReport]] = {"local": [], "ray": [], "milvus": []}

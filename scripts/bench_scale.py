@@ -44,7 +44,7 @@ import numpy as np
 
 from qa.corpus.sentences import split_sentences
 from qa.embedding.embed import MODEL_NAME, load_embedder
-from qa.vector_index import (
+from qa.index.vector_index import (
     KINDS,
     Kind,
     build_vector_index,

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from qa.embedding.embed import load_embedder
-from qa.index import build_index, load_index
+from qa.index.build import build_index, load_index
 from qa.retrieve import retrieve
 from qa.squad import read_squad, write_squad_corpus
 from qa.text import content_terms

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from qa.clean import Cleaned, Cleaner
-from qa.vocabulary import Vocabulary
+from qa.index.vocabulary import Vocabulary
 
 CORPUS_FILE = (
     Path(__file__).resolve().parents[1] / "corpus" / "destinations-of-north-korean-defectors.txt"

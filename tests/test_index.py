@@ -15,7 +15,7 @@ from conftest import REPO, write_corpus
 from qa.config import Settings
 from qa.embedding.embed import MODEL_NAME
 from qa.errors import CorpusError, IndexCorruptError, IndexMissingError
-from qa.index import build_index, load_index, sentence_context, stale_reasons
+from qa.index.build import build_index, load_index, sentence_context, stale_reasons
 from qa.pipeline import Pipeline
 
 SMALL = {
@@ -216,12 +216,12 @@ def test_index_from_another_qa_version_is_stale(small):
 @pytest.mark.parametrize(
     "step",
     [
-        "qa.index.write_vector_index",
-        "qa.index.np.save",
-        "qa.index.bm25s.BM25.save",
-        "qa.index.write_json",
-        "qa.index.write_manifest",
-        "qa.storage.os.replace",
+        "qa.index.build.write_vector_index",
+        "qa.index.build.np.save",
+        "qa.index.build.bm25s.BM25.save",
+        "qa.index.build.write_json",
+        "qa.index.build.write_manifest",
+        "qa.index.storage.os.replace",
     ],
 )
 def test_build_failing_at_any_step_leaves_the_old_index_usable(small, embedder, monkeypatch, step):

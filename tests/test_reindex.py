@@ -8,7 +8,7 @@ import pytest
 from conftest import write_corpus
 from qa.corpus.ingest import chunk, load_corpus
 from qa.embedding.embed import Embedder, token_batches
-from qa.index import (
+from qa.index.build import (
     build_index,
     chunk_reusing,
     load_index,
@@ -16,7 +16,7 @@ from qa.index import (
     read_previous_build,
     sentence_context,
 )
-from qa.storage import write_manifest
+from qa.index.storage import write_manifest
 
 TOWNS = {
     f"town{n}.txt": (

@@ -6,7 +6,7 @@ import faiss
 import numpy as np
 import pytest
 
-from qa.vector_index import (
+from qa.index.vector_index import (
     FLAT_MAX,
     KINDS,
     build_vector_index,

@@ -10,7 +10,7 @@ import numpy as np
 from qa.answer_model import AnswerModel, default_model
 from qa.conversation import NO_QUOTES, Quotes
 from qa.evidence import Candidates, EvidenceReader
-from qa.index import Index
+from qa.index.build import Index
 from qa.question import AnswerType, Question
 from qa.retrieve import Hit
 from qa.templates import (

@@ -9,8 +9,8 @@ from importlib.resources import files
 from symspellpy import SymSpell, Verbosity
 
 from qa.chatter import CHAT_WORDS, SLANG, strip_chatter
+from qa.index.vocabulary import Vocabulary, key
 from qa.text import STOP_WORDS, words
-from qa.vocabulary import Vocabulary, key
 
 # An English word at least this frequent in symspellpy's list (about its 22,000 most common)
 # is taken as meant; rarer entries are mostly names, foreign words and variant spellings, and

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from qa.index import Index
+from qa.index.build import Index
 from qa.question import QUESTION_WORD, NameTest, salient_terms
 from qa.text import content_terms
 

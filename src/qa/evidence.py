@@ -16,7 +16,7 @@ import numpy as np
 
 from qa.conversation import NO_QUOTES, Quotes
 from qa.corpus.ingest import Sentence
-from qa.index import Index
+from qa.index.build import Index
 from qa.measures import states
 from qa.question import AnswerType, Question, new_values
 from qa.retrieve import Hit

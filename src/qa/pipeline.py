@@ -18,7 +18,7 @@ from qa.corpus.ingest import Document
 from qa.embedding.embed import Embedder, load_embedder
 from qa.errors import DocumentNotFoundError, IndexCorruptError, IndexMissingError
 from qa.evidence import Candidates
-from qa.index import BuildReport, Index, build_index, load_index, stale_reasons
+from qa.index.build import BuildReport, Index, build_index, load_index, stale_reasons
 from qa.question import Question, parse_question
 from qa.retrieve import Hit, retrieve
 from qa.templates import DECLINE_PASSAGES
@@ -274,7 +274,7 @@ class Pipeline:
 def open_index(settings: Settings) -> Index:
     """The current build of the configured backend: the index folder, or Milvus."""
     if settings.backend == "milvus":
-        from qa.milvus_store import MilvusStore
+        from qa.index.milvus_store import MilvusStore
 
         return MilvusStore.of(settings).load()
     return load_index(settings.index)
@@ -287,12 +287,12 @@ def build(
     (`local`, `auto` or a cluster's address), the texts are embedded on Ray Data."""
     encoder: Embedder = embedder or load_embedder()
     if ray is not None:
-        from qa.ray_build import RayEmbedder, connect
+        from qa.index.ray_build import RayEmbedder, connect
 
         connect(ray)
         encoder = RayEmbedder(encoder)  # type: ignore[assignment]
     if settings.backend == "milvus":
-        from qa.milvus_store import MilvusStore, build_milvus
+        from qa.index.milvus_store import MilvusStore, build_milvus
 
         store = MilvusStore.of(settings)
         return build_milvus(

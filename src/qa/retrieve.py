@@ -5,7 +5,7 @@ from typing import Literal
 
 import numpy as np
 
-from qa.index import Index
+from qa.index.build import Index
 
 Fusion = Literal["combine", "rrf"]
 _RRF_K = 60

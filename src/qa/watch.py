@@ -108,7 +108,7 @@ class BuildFollower:
         self._stop.set()
 
     def _load_if_new(self) -> Pipeline | None:
-        from qa.milvus_store import MilvusStore
+        from qa.index.milvus_store import MilvusStore
 
         current: Pipeline = self.state.pipeline
         store = self._store = self._store or MilvusStore.of(self.settings)

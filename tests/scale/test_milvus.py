@@ -25,7 +25,7 @@ from qa.pipeline import Pipeline, build, open_index
 
 pytestmark = [pytest.mark.scale]
 pymilvus = pytest.importorskip("pymilvus")
-milvus_store = pytest.importorskip("qa.milvus_store")
+milvus_store = pytest.importorskip("qa.index.milvus_store")
 
 GOLD = REPO / "tests" / "gold"
 STEAM = GOLD / "corpora" / "steam-engine"

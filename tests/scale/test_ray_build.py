@@ -12,7 +12,7 @@ import pytest
 from conftest import CORPUS, REPO
 from qa.embedding.embed import Embedder
 from qa.errors import QAError
-from qa.ray_build import RayEmbedder, connect
+from qa.index.ray_build import RayEmbedder, connect
 
 pytestmark = [pytest.mark.scale]
 

@@ -2,7 +2,7 @@
 
 Sentence vectors and terms are stored beside them for the answerer, and every vector with the
 SHA-256 of the exact text it embeds, so that the next build embeds only text that is new.
-This is the embedded (`local`) backend's folder; `qa.milvus_store` keeps the same build in
+This is the embedded (`local`) backend's folder; `qa.index.milvus_store` keeps the same build in
 Milvus collections and reuses the steps here.
 """
 
@@ -34,8 +34,8 @@ from qa.corpus.ingest import (
 )
 from qa.embedding.embed import MODEL_NAME, MODEL_PACKAGE, Embedder
 from qa.errors import IndexCorruptError, QAError
-from qa.passage_search import LocalSearch, PassageSearch
-from qa.storage import (
+from qa.index.passage_search import LocalSearch, PassageSearch
+from qa.index.storage import (
     MANIFEST,
     current_build,
     discard,
@@ -45,9 +45,9 @@ from qa.storage import (
     write_json,
     write_manifest,
 )
+from qa.index.vector_index import build_vector_index, load_vector_index, write_vector_index
+from qa.index.vocabulary import Vocabulary
 from qa.text import content_terms
-from qa.vector_index import build_vector_index, load_vector_index, write_vector_index
-from qa.vocabulary import Vocabulary
 
 log = logging.getLogger(__name__)
 

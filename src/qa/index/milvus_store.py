@@ -17,7 +17,7 @@ does the one row of `<prefix>_current` switch to it (an upsert). Milvus Lite has
 see the old build or the new one. The build before the current one is kept, so replicas
 still on it keep answering until they follow the switch (`qa.watch.BuildFollower`); older
 ones are dropped. Builds are incremental: vectors are read back from the current build by
-the SHA-256 of their text and only new texts are embedded (`qa.index.previous_build`).
+the SHA-256 of their text and only new texts are embedded (`qa.index.build.previous_build`).
 """
 
 import contextlib
@@ -40,7 +40,7 @@ from qa.config import Settings
 from qa.corpus.ingest import load_corpus
 from qa.embedding.embed import Embedder
 from qa.errors import IndexCorruptError, IndexMissingError, QAError
-from qa.index import (
+from qa.index.build import (
     MANIFEST_NAME,
     BuildReport,
     Index,
@@ -54,7 +54,7 @@ from qa.index import (
     previous_build,
     write_build,
 )
-from qa.passage_search import Scored
+from qa.index.passage_search import Scored
 from qa.text import content_terms
 
 log = logging.getLogger(__name__)

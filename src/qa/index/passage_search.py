@@ -1,7 +1,7 @@
 """Passage search behind one small interface: the dense and lexical scores of candidates.
 
 Two backends implement it: the embedded index folder (`LocalSearch`: FAISS and bm25s, the
-default) and Milvus collections (`qa.milvus_store.MilvusSearch`). Both score a passage the
+default) and Milvus collections (`qa.index.milvus_store.MilvusSearch`). Both score a passage the
 same way, the cosine of its vector to the question's and its BM25 score over the best one
 among the passages searched, and `retrieve` fuses the two alike for both, so the answerer
 sees the same features whichever backend holds the passages.
@@ -14,7 +14,7 @@ import bm25s
 import faiss
 import numpy as np
 
-from qa.vector_index import search
+from qa.index.vector_index import search
 
 
 @dataclass(frozen=True, slots=True)
