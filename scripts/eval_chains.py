@@ -18,10 +18,10 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from qa.config import Settings
-from qa.conversation import Turn
 from qa.embedding.embed import load_embedder
 from qa.evaluate import contains_answer
 from qa.pipeline import Pipeline
+from qa.question.conversation import Turn
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -18,10 +18,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from qa.baselines import bm25_top_sentence, dense_top_sentence
 from qa.config import Settings
-from qa.conversation import Turn
 from qa.embedding.embed import load_embedder
 from qa.evaluate import System, evaluate, load_gold
 from qa.pipeline import AskResult, Pipeline
+from qa.question.conversation import Turn
 from qa.squad import read_squad, write_squad_corpus
 
 REPO = Path(__file__).resolve().parents[1]

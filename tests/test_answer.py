@@ -3,7 +3,7 @@
 import pytest
 
 from qa.answer import DECLINE_TEXT
-from qa.conversation import Turn, resolve
+from qa.question.conversation import Turn, resolve
 
 
 def check_citations(pipeline, answer):

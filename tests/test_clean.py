@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from qa.clean import Cleaned, Cleaner
 from qa.index.vocabulary import Vocabulary
+from qa.question.clean import Cleaned, Cleaner
 
 CORPUS_FILE = (
     Path(__file__).resolve().parents[1] / "corpus" / "destinations-of-north-korean-defectors.txt"

@@ -2,8 +2,8 @@
 
 import pytest
 
-from qa.conversation import NO_QUOTES, QuoteFinder, Turn, resolve_turn, truecase
-from qa.question import AnswerType, expected_type, parse_question
+from qa.question.conversation import NO_QUOTES, QuoteFinder, Turn, resolve_turn, truecase
+from qa.question.parse import AnswerType, expected_type, parse_question
 from qa.text import content_terms
 
 

@@ -87,7 +87,7 @@ def test_a_quantity_asked_in_a_unit_must_be_stated(pipeline):
 
 
 def test_conversation_features_place_each_candidate_against_the_last_answer(pipeline):
-    from qa.conversation import Turn
+    from qa.question.conversation import Turn
 
     first = "How many North Koreans reside in Canada?"
     answer = pipeline.ask(first).answer

@@ -20,7 +20,7 @@ import pytest
 
 from conftest import CORPUS_DOC, free_port
 from qa.api.schemas import AskResponse
-from qa.conversation import Turn
+from qa.question.conversation import Turn
 
 CLIENTS = 32
 DURATION_S = 8.0

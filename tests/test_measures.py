@@ -2,7 +2,7 @@
 
 import pytest
 
-from qa.measures import Measure, asked_measure, states
+from qa.question.measures import Measure, asked_measure, states
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,6 @@ import pytest
 
 from conftest import CORPUS, REPO
 from qa.config import Settings
-from qa.conversation import Turn
 from qa.embedding.embed import Embedder, load_model
 from qa.embedding.onnx_model import (
     ExportError,
@@ -23,6 +22,7 @@ from qa.embedding.onnx_model import (
 from qa.embedding.torch_model import TorchModel
 from qa.evaluate import load_gold
 from qa.pipeline import Pipeline, build
+from qa.question.conversation import Turn
 
 GOLD = REPO / "tests" / "gold" / "defectors.jsonl"
 

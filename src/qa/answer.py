@@ -8,10 +8,10 @@ and `templates.py` quotes and cites what was chosen.
 import numpy as np
 
 from qa.answer_model import AnswerModel, default_model
-from qa.conversation import NO_QUOTES, Quotes
 from qa.evidence import Candidates, EvidenceReader
 from qa.index.build import Index
-from qa.question import AnswerType, Question
+from qa.question.conversation import NO_QUOTES, Quotes
+from qa.question.parse import AnswerType, Question
 from qa.retrieve import Hit
 from qa.templates import (
     DECLINE_PASSAGES,

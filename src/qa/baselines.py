@@ -11,8 +11,8 @@ import bm25s
 import numpy as np
 
 from qa.answer import Answer, Citation
-from qa.conversation import Turn, resolve_turn
 from qa.pipeline import AskResult, Pipeline
+from qa.question.conversation import Turn, resolve_turn
 from qa.text import content_terms
 
 Scorer = Callable[[str], np.ndarray]

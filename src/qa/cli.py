@@ -15,8 +15,8 @@ from qa.config import Settings
 from qa.errors import QAError
 
 if TYPE_CHECKING:
-    from qa.conversation import Turn
     from qa.pipeline import AskResult, Pipeline
+    from qa.question.conversation import Turn
 
 _STARTED = time.perf_counter()  # when this module was imported: close to process start
 

@@ -15,9 +15,9 @@ from typing import Any
 import ir_measures
 from ir_measures import RR, Success
 
-from qa.conversation import Turn
 from qa.errors import QAError
 from qa.pipeline import AskResult, Pipeline
+from qa.question.conversation import Turn
 from qa.squad import GoldItem
 
 # A system answers a question given the earlier turns of the chat, from the documents

@@ -14,11 +14,11 @@ from functools import cache, lru_cache
 
 import numpy as np
 
-from qa.conversation import NO_QUOTES, Quotes
 from qa.corpus.ingest import Sentence
 from qa.index.build import Index
-from qa.measures import states
-from qa.question import AnswerType, Question, new_values
+from qa.question.conversation import NO_QUOTES, Quotes
+from qa.question.measures import states
+from qa.question.parse import AnswerType, Question, new_values
 from qa.retrieve import Hit
 from qa.text import content_terms
 

@@ -44,9 +44,9 @@ from qa.api.schemas import (
     Turn,
 )
 from qa.config import Settings
-from qa.conversation import Turn as ChatTurn
 from qa.errors import QAError
 from qa.pipeline import Pipeline
+from qa.question.conversation import Turn as ChatTurn
 from qa.sources import with_sources
 
 log = logging.getLogger(__name__)

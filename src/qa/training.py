@@ -34,13 +34,13 @@ from qa.answer_model import (
     decision_features,
 )
 from qa.config import Settings
-from qa.conversation import Turn
 from qa.embedding.embed import Embedder
 from qa.errors import QAError
 from qa.evaluate import contains_answer, load_gold
 from qa.evidence import FEATURES, MORE_IS_BETTER, MORE_IS_WORSE, Candidates
 from qa.pipeline import Pipeline
-from qa.question import AnswerType
+from qa.question.conversation import Turn
+from qa.question.parse import AnswerType
 from qa.squad import GoldItem, read_squad, write_squad_corpus
 from qa.templates import quote
 

@@ -28,8 +28,8 @@ from qa.api.schemas import (
     MAX_QUESTION_CHARS,
     AskResponse,
 )
-from qa.conversation import Turn
 from qa.errors import DocumentNotFoundError
+from qa.question.conversation import Turn
 from qa.sources import with_sources, without_sources
 
 MODEL_ID = "qa"

@@ -15,10 +15,10 @@ from markupsafe import Markup, escape
 from qa.api.deps import PipelineDep
 from qa.api.routes import split_ids
 from qa.api.schemas import MAX_HISTORY_TURNS, MAX_QUESTION_CHARS, AskResponse
-from qa.conversation import Turn
 from qa.corpus.ingest import Document
 from qa.errors import DocumentNotFoundError
 from qa.pipeline import Pipeline
+from qa.question.conversation import Turn
 
 MAX_EXAMPLES = 4
 _MARKER = re.compile(r"\[(\d+)\]")

@@ -20,9 +20,9 @@ from qa.api.schemas import (
     SearchResponse,
     SearchResult,
 )
-from qa.conversation import Turn
 from qa.errors import DocumentNotFoundError
 from qa.pipeline import Pipeline
+from qa.question.conversation import Turn
 
 log = logging.getLogger("qa.questions")
 router = APIRouter(prefix="/api", tags=["qa"])

@@ -8,8 +8,8 @@ from importlib.resources import files
 
 from symspellpy import SymSpell, Verbosity
 
-from qa.chatter import CHAT_WORDS, SLANG, strip_chatter
 from qa.index.vocabulary import Vocabulary, key
+from qa.question.chatter import CHAT_WORDS, SLANG, strip_chatter
 from qa.text import STOP_WORDS, words
 
 # An English word at least this frequent in symspellpy's list (about its 22,000 most common)

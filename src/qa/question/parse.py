@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
 
-from qa.measures import Measure, asked_measure
+from qa.question.measures import Measure, asked_measure
 from qa.text import any_of, content_terms, normalise, words
 
 # Whether the corpus writes a word as a name (`Vocabulary.is_name`).

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from qa.index.build import Index
-from qa.question import QUESTION_WORD, NameTest, salient_terms
+from qa.question.parse import QUESTION_WORD, NameTest, salient_terms
 from qa.text import content_terms
 
 _ELLIPSIS = re.compile(
