@@ -60,8 +60,8 @@ format: install
 	$(BIN)/ruff check --fix src tests scripts
 
 # Fit the answerer on every development set (../shared/benchmarks and tests/gold), validated
-# on folds grouped by document, and write src/qa/models/answerer/ (~2 min with the indexes
-# in .cache/train, ~6 min from nothing, on 2 cores).
+# on folds grouped by document, and write src/qa/answer/models/answerer/ (~2 min with the
+# indexes in .cache/train, ~6 min from nothing, on 2 cores).
 train: install
 	$(BIN)/qa train
 

@@ -6,9 +6,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from qa.answer.retrieve import retrieve
 from qa.embedding.embed import load_embedder
 from qa.index.build import build_index, load_index
-from qa.retrieve import retrieve
 from qa.squad import read_squad, write_squad_corpus
 from qa.text import content_terms
 
@@ -38,7 +38,7 @@ def main() -> None:
             "rrf": dict(fusion="rrf", w=0.5),
             **{f"combine{w}": dict(fusion="combine", w=w) for w in (0.4, 0.5, 0.6, 0.7, 0.8)},
         }
-        import qa.retrieve as r
+        import qa.answer.retrieve as r
 
         for name, cfg in configs.items():
             r.DENSE_WEIGHT = cfg["w"]

@@ -2,7 +2,7 @@
 
 import pytest
 
-from qa.answer import DECLINE_TEXT
+from qa.answer.answerer import DECLINE_TEXT
 from qa.question.conversation import Turn, resolve
 
 

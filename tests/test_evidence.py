@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from qa.evidence import FEATURES, MORE_IS_BETTER, MORE_IS_WORSE
+from qa.answer.evidence import FEATURES, MORE_IS_BETTER, MORE_IS_WORSE
 
 
 def candidates_for(pipeline, question, history=()):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from qa.retrieve import retrieve
+from qa.answer.retrieve import retrieve
 from qa.text import content_terms
 
 

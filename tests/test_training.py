@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from conftest import REPO, write_corpus
-from qa.answer_model import MODEL_DIR, AnswerModel, ModelError, read_metadata
+from qa.answer.evidence import FEATURES
+from qa.answer.model import MODEL_DIR, AnswerModel, ModelError, read_metadata
 from qa.config import Settings
-from qa.evidence import FEATURES
 from qa.pipeline import Pipeline, build
 from qa.training import folds, set_weights, train
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 import bm25s
 import numpy as np
 
-from qa.answer import Answer, Citation
+from qa.answer.answerer import Answer, Citation
 from qa.pipeline import AskResult, Pipeline
 from qa.question.conversation import Turn, resolve_turn
 from qa.text import content_terms

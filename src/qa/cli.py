@@ -280,7 +280,7 @@ def train_cmd(
     ] = None,
 ) -> None:
     """Fit the answerer on every development set, validated on folds grouped by document."""
-    from qa.answer_model import MODEL_DIR
+    from qa.answer.model import MODEL_DIR
     from qa.embedding.embed import load_embedder
     from qa.training import train
 

@@ -33,6 +33,7 @@ from mcp_types import Resource as MCPResource
 from pydantic import Field, ValidationError
 
 from qa import __version__
+from qa.answer.sources import with_sources
 from qa.api.schemas import (
     MAX_DOC_IDS,
     MAX_HISTORY_TURNS,
@@ -47,7 +48,6 @@ from qa.config import Settings
 from qa.errors import QAError
 from qa.pipeline import Pipeline
 from qa.question.conversation import Turn as ChatTurn
-from qa.sources import with_sources
 
 log = logging.getLogger(__name__)
 

@@ -9,19 +9,19 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.answer import Answer, Answerer
-from qa.answer_model import AnswerModel
+from qa.answer.answerer import Answer, Answerer
+from qa.answer.evidence import Candidates
+from qa.answer.model import AnswerModel
+from qa.answer.retrieve import Hit, retrieve
+from qa.answer.templates import DECLINE_PASSAGES
 from qa.config import Settings
 from qa.corpus.ingest import Document
 from qa.embedding.embed import Embedder, load_embedder
 from qa.errors import DocumentNotFoundError, IndexCorruptError, IndexMissingError
-from qa.evidence import Candidates
 from qa.index.build import BuildReport, Index, build_index, load_index, stale_reasons
 from qa.question.clean import Cleaner
 from qa.question.conversation import NO_QUOTES, QuoteFinder, Quotes, Turn, resolve_turn
 from qa.question.parse import Question, parse_question
-from qa.retrieve import Hit, retrieve
-from qa.templates import DECLINE_PASSAGES
 from qa.text import content_terms
 
 log = logging.getLogger(__name__)

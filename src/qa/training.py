@@ -23,8 +23,9 @@ import lightgbm
 import numpy as np
 
 from qa import __version__
-from qa.answer import within_length
-from qa.answer_model import (
+from qa.answer.answerer import within_length
+from qa.answer.evidence import FEATURES, MORE_IS_BETTER, MORE_IS_WORSE, Candidates
+from qa.answer.model import (
     DECISION_FEATURES,
     LIST_SENTENCES,
     MODEL_FORMAT,
@@ -33,16 +34,15 @@ from qa.answer_model import (
     choose,
     decision_features,
 )
+from qa.answer.templates import quote
 from qa.config import Settings
 from qa.embedding.embed import Embedder
 from qa.errors import QAError
 from qa.evaluate import contains_answer, load_gold
-from qa.evidence import FEATURES, MORE_IS_BETTER, MORE_IS_WORSE, Candidates
 from qa.pipeline import Pipeline
 from qa.question.conversation import Turn
 from qa.question.parse import AnswerType
 from qa.squad import GoldItem, read_squad, write_squad_corpus
-from qa.templates import quote
 
 log = logging.getLogger(__name__)
 

@@ -19,6 +19,7 @@ from fastapi.sse import EventSourceResponse, format_sse_event
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from qa import __version__
+from qa.answer.sources import with_sources, without_sources
 from qa.api.deps import PipelineDep
 from qa.api.pages import source_url
 from qa.api.schemas import (
@@ -30,7 +31,6 @@ from qa.api.schemas import (
 )
 from qa.errors import DocumentNotFoundError
 from qa.question.conversation import Turn
-from qa.sources import with_sources, without_sources
 
 MODEL_ID = "qa"
 CHAT_ROLES = ("user", "assistant")  # system, developer and tool messages are not read

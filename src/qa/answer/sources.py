@@ -3,7 +3,7 @@
 
 from collections.abc import Callable
 
-from qa.templates import Answer, Citation
+from qa.answer.templates import Answer, Citation
 
 
 def location(citation: Citation) -> str:

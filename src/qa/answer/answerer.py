@@ -7,13 +7,10 @@ and `templates.py` quotes and cites what was chosen.
 
 import numpy as np
 
-from qa.answer_model import AnswerModel, default_model
-from qa.evidence import Candidates, EvidenceReader
-from qa.index.build import Index
-from qa.question.conversation import NO_QUOTES, Quotes
-from qa.question.parse import AnswerType, Question
-from qa.retrieve import Hit
-from qa.templates import (
+from qa.answer.evidence import Candidates, EvidenceReader
+from qa.answer.model import AnswerModel, default_model
+from qa.answer.retrieve import Hit
+from qa.answer.templates import (
     DECLINE_PASSAGES,
     DECLINE_TEXT,
     MAX_ANSWER_CHARS,
@@ -22,6 +19,9 @@ from qa.templates import (
     decline,
     quote,
 )
+from qa.index.build import Index
+from qa.question.conversation import NO_QUOTES, Quotes
+from qa.question.parse import AnswerType, Question
 
 __all__ = ["DECLINE_TEXT", "Answer", "Answerer", "Citation"]
 

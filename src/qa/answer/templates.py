@@ -7,9 +7,9 @@ The source is named by the citation, not by words in front of the answer.
 
 from dataclasses import dataclass
 
+from qa.answer.retrieve import Hit
 from qa.corpus.ingest import Passage
 from qa.index.build import Index
-from qa.retrieve import Hit
 
 DECLINE_TEXT = "The corpus doesn't say. The closest passages are listed below."
 MAX_ANSWER_CHARS = 600

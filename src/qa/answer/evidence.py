@@ -14,12 +14,12 @@ from functools import cache, lru_cache
 
 import numpy as np
 
+from qa.answer.retrieve import Hit
 from qa.corpus.ingest import Sentence
 from qa.index.build import Index
 from qa.question.conversation import NO_QUOTES, Quotes
 from qa.question.measures import states
 from qa.question.parse import AnswerType, Question, new_values
-from qa.retrieve import Hit
 from qa.text import content_terms
 
 _NEGATION = re.compile(r"\b(not|no|never|none|nor|without|neither)\b|n[’']t\b", re.I)

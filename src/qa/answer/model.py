@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from qa.answer.evidence import FEATURES, Candidates
 from qa.errors import QAError
-from qa.evidence import FEATURES, Candidates
 
 
 def _import_lightgbm() -> Any:
