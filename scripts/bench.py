@@ -40,9 +40,9 @@ import torch
 from qa.config import Settings
 from qa.embedding.embed import load_embedder
 from qa.embedding.torch_model import TorchModel
+from qa.learning.squad import read_squad, write_squad_corpus
 from qa.pipeline import Pipeline, build
 from qa.question.conversation import Turn
-from qa.squad import read_squad, write_squad_corpus
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"

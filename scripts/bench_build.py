@@ -50,7 +50,7 @@ from qa.corpus.ingest import chunk, load_corpus
 from qa.embedding.embed import Embedder, load_embedder
 from qa.embedding.torch_model import TorchModel
 from qa.index.build import BuildReport, build_index, passage_context, sentence_context
-from qa.squad import read_squad, write_squad_corpus
+from qa.learning.squad import read_squad, write_squad_corpus
 
 ROOT = Path(__file__).resolve().parent.parent
 SQUAD = ROOT / ".." / "shared" / "benchmarks" / "squad2-dev-A.json"

@@ -40,7 +40,7 @@ from qa.embedding.embed import Embedder, load_embedder
 from qa.embedding.onnx_model import OnnxModel, export_folder
 from qa.embedding.torch_model import TorchModel
 from qa.index.build import build_index
-from qa.squad import read_squad, write_squad_corpus
+from qa.learning.squad import read_squad, write_squad_corpus
 
 
 def quantized_copy(export: Path, folder: Path) -> Path:

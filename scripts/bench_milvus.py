@@ -91,8 +91,8 @@ from qa.index.build import BuildReport, load_index
 from qa.index.milvus_store import MilvusSearch, MilvusStore
 from qa.index.passage_search import LocalSearch
 from qa.index.vector_index import build_vector_index, choose_kind, search
+from qa.learning.squad import read_squad, write_squad_corpus
 from qa.pipeline import build
-from qa.squad import read_squad, write_squad_corpus
 from qa.text import content_terms
 
 SIZES = (10_000, 100_000)

@@ -328,9 +328,9 @@ def cmd_eval(args: argparse.Namespace) -> dict[str, Any]:
 
     from qa.config import Settings
     from qa.embedding.embed import Embedder
-    from qa.evaluate import evaluate, load_gold, sample
+    from qa.learning.evaluate import evaluate, load_gold, sample
+    from qa.learning.squad import read_squad, write_squad_corpus
     from qa.pipeline import Pipeline, build
-    from qa.squad import read_squad, write_squad_corpus
 
     encode = load(args.backend, args.threads, args.model_dir, args.onnx)
     counter = Tokenizer.from_file(str(packaged_model_path() / "tokenizer.json"))

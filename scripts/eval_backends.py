@@ -23,7 +23,7 @@ os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 from eval_sets import REPO, asker, sets
 from qa.config import Settings
 from qa.embedding.embed import load_embedder
-from qa.evaluate import evaluate
+from qa.learning.evaluate import evaluate
 from qa.pipeline import Pipeline, build
 
 METRICS = (

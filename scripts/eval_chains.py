@@ -19,7 +19,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from qa.config import Settings
 from qa.embedding.embed import load_embedder
-from qa.evaluate import contains_answer
+from qa.learning.evaluate import contains_answer
 from qa.pipeline import Pipeline
 from qa.question.conversation import Turn
 

@@ -16,13 +16,13 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from qa.baselines import bm25_top_sentence, dense_top_sentence
 from qa.config import Settings
 from qa.embedding.embed import load_embedder
-from qa.evaluate import System, evaluate, load_gold
+from qa.learning.baselines import bm25_top_sentence, dense_top_sentence
+from qa.learning.evaluate import System, evaluate, load_gold
+from qa.learning.squad import read_squad, write_squad_corpus
 from qa.pipeline import AskResult, Pipeline
 from qa.question.conversation import Turn
-from qa.squad import read_squad, write_squad_corpus
 
 REPO = Path(__file__).resolve().parents[1]
 COLUMNS = (

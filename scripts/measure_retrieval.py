@@ -9,7 +9,7 @@ from pathlib import Path
 from qa.answer.retrieve import retrieve
 from qa.embedding.embed import load_embedder
 from qa.index.build import build_index, load_index
-from qa.squad import read_squad, write_squad_corpus
+from qa.learning.squad import read_squad, write_squad_corpus
 from qa.text import content_terms
 
 

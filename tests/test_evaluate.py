@@ -7,9 +7,9 @@ import sys
 import pytest
 
 from conftest import CORPUS, REPO
-from qa.baselines import bm25_top_sentence, dense_top_sentence
 from qa.cli import main
-from qa.evaluate import GoldError, contains_answer, evaluate, load_gold, sample
+from qa.learning.baselines import bm25_top_sentence, dense_top_sentence
+from qa.learning.evaluate import GoldError, contains_answer, evaluate, load_gold, sample
 
 GOLD = REPO / "tests" / "gold" / "defectors.jsonl"
 THRESHOLDS = json.loads((REPO / "tests" / "gold" / "thresholds.json").read_text())
@@ -258,7 +258,7 @@ def test_quality_gate_on_typed_questions_about_another_article(tmp_path, embedde
 
 @pytest.mark.skipif(not SQUAD.is_file(), reason="the shared SQuAD development file is absent")
 def test_quality_gate_on_articles_the_project_was_not_written_for(tmp_path, embedder):
-    from qa.squad import read_squad, write_squad_corpus
+    from qa.learning.squad import read_squad, write_squad_corpus
 
     items = write_squad_corpus(read_squad(SQUAD), tmp_path / "corpus")
     gate(

@@ -19,7 +19,7 @@ from qa.api.app import create_app
 from qa.cli import main
 from qa.config import Settings
 from qa.corpus.ingest import load_corpus
-from qa.evaluate import evaluate, load_gold
+from qa.learning.evaluate import evaluate, load_gold
 from qa.pipeline import AskResult, Pipeline, build
 from qa.question.conversation import Turn
 from samples import ARTICLE, FURNITURE, SECTIONS, make_samples, print_pdf

@@ -20,7 +20,7 @@ from qa.embedding.onnx_model import (
     load_onnx_model,
 )
 from qa.embedding.torch_model import TorchModel
-from qa.evaluate import load_gold
+from qa.learning.evaluate import load_gold
 from qa.pipeline import Pipeline, build
 from qa.question.conversation import Turn
 

@@ -9,8 +9,8 @@ from conftest import REPO, write_corpus
 from qa.answer.evidence import FEATURES
 from qa.answer.model import MODEL_DIR, AnswerModel, ModelError, read_metadata
 from qa.config import Settings
+from qa.learning.training import folds, set_weights, train
 from qa.pipeline import Pipeline, build
-from qa.training import folds, set_weights, train
 
 LIGHTHOUSE = (
     "The Bell Rock Lighthouse stands off the coast of Angus, Scotland. It was built between "

@@ -222,11 +222,11 @@ def eval_cmd(
 
     from rich.console import Console
 
-    from qa.baselines import bm25_top_sentence, dense_top_sentence
-    from qa.evaluate import evaluate, load_gold, sample
+    from qa.learning.baselines import bm25_top_sentence, dense_top_sentence
+    from qa.learning.evaluate import evaluate, load_gold, sample
+    from qa.learning.report import print_reports
+    from qa.learning.squad import read_squad, write_squad_corpus
     from qa.pipeline import Pipeline, build
-    from qa.report import print_reports
-    from qa.squad import read_squad, write_squad_corpus
 
     if not gold.is_file():
         raise QAError(f"gold file not found: {gold}")
@@ -282,7 +282,7 @@ def train_cmd(
     """Fit the answerer on every development set, validated on folds grouped by document."""
     from qa.answer.model import MODEL_DIR
     from qa.embedding.embed import load_embedder
-    from qa.training import train
+    from qa.learning.training import train
 
     repo = Path(__file__).resolve().parents[2]
     meta = train(

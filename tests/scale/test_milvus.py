@@ -20,7 +20,7 @@ from qa.api import create_app
 from qa.config import Settings
 from qa.embedding.embed import Embedder
 from qa.errors import IndexCorruptError, IndexMissingError
-from qa.evaluate import evaluate, load_gold
+from qa.learning.evaluate import evaluate, load_gold
 from qa.pipeline import Pipeline, build, open_index
 
 pytestmark = [pytest.mark.scale]

@@ -3,7 +3,7 @@
 from rich.console import Console
 from rich.table import Table
 
-from qa.evaluate import Report, worst_misses
+from qa.learning.evaluate import Report, worst_misses
 
 METRICS = [
     "n",

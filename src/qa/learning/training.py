@@ -38,11 +38,11 @@ from qa.answer.templates import quote
 from qa.config import Settings
 from qa.embedding.embed import Embedder
 from qa.errors import QAError
-from qa.evaluate import contains_answer, load_gold
+from qa.learning.evaluate import contains_answer, load_gold
+from qa.learning.squad import GoldItem, read_squad, write_squad_corpus
 from qa.pipeline import Pipeline
 from qa.question.conversation import Turn
 from qa.question.parse import AnswerType
-from qa.squad import GoldItem, read_squad, write_squad_corpus
 
 log = logging.getLogger(__name__)
 

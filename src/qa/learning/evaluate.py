@@ -16,9 +16,9 @@ import ir_measures
 from ir_measures import RR, Success
 
 from qa.errors import QAError
+from qa.learning.squad import GoldItem
 from qa.pipeline import AskResult, Pipeline
 from qa.question.conversation import Turn
-from qa.squad import GoldItem
 
 # A system answers a question given the earlier turns of the chat, from the documents
 # named (None: the whole corpus); its AskResult lists the passages it retrieved, best first.
