@@ -63,7 +63,7 @@ STARTUP_PROBE = """
 import json, sys, time
 t0 = time.perf_counter()
 from pathlib import Path
-import qa.cli, qa.pipeline
+import qa.interfaces.cli, qa.pipeline
 t1 = time.perf_counter()
 import onnxruntime, tokenizers
 t2 = time.perf_counter()
@@ -127,7 +127,7 @@ def write_paragraph_corpus(squad: dict, folder: Path, documents: int) -> None:
 def qa_index(corpus: Path, index: Path) -> float:
     """Wall-clock seconds of `qa index` in a fresh process."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    command = [sys.executable, "-c", "from qa.cli import main; main()", "index"]
+    command = [sys.executable, "-c", "from qa.interfaces.cli import main; main()", "index"]
     started = time.perf_counter()
     subprocess.run(
         [*command, "--corpus", str(corpus), "--index", str(index)],

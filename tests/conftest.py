@@ -18,9 +18,9 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 # test session of a checkout makes it (~10 s). Processes the tests start inherit this.
 os.environ.setdefault("QA_MODEL_CACHE", str(Path(__file__).resolve().parents[1] / ".cache"))
 
-from qa.api import create_app
 from qa.config import Settings
 from qa.embedding.embed import Embedder, load_embedder
+from qa.interfaces.http import create_app
 from qa.pipeline import Pipeline, build
 
 REPO = Path(__file__).resolve().parents[1]

@@ -8,8 +8,8 @@ import openai
 import pytest
 
 from conftest import served
-from qa.api.auth import KeyRing, read_keys
-from qa.cli import exposure_warning
+from qa.interfaces.cli import exposure_warning
+from qa.interfaces.http.auth import KeyRing, read_keys
 
 KEYS = ["sk-first-3f9a2c", "sk-second-77d1e0"]
 QUESTION = {"question": "What benefits does South Korea offer?"}

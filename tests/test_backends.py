@@ -19,7 +19,7 @@ def test_the_embedded_backend_imports_nothing_of_the_scale_extra(tmp_path: Path)
         "import sys\n"
         "from qa.config import Settings\n"
         "from qa.pipeline import Pipeline, build\n"
-        "import qa.api.app, qa.cli, qa.watch\n"
+        "import qa.interfaces.http.app, qa.interfaces.cli, qa.interfaces.watch\n"
         f"settings = Settings(corpus={str(CORPUS)!r}, index={str(tmp_path)!r})\n"
         "build(settings)\n"
         "print(Pipeline.load(settings).ask('Where do defectors go?').answer.answered)\n"
@@ -35,7 +35,7 @@ def test_milvus_without_the_scale_extra_says_what_to_install(tmp_path: Path) -> 
     code = (
         "import sys\n"
         "sys.modules['pymilvus'] = None\n"
-        "from qa.cli import main\n"
+        "from qa.interfaces.cli import main\n"
         f"sys.argv = ['qa', 'index', '--backend', 'milvus', '--index', {str(tmp_path)!r}]\n"
         "main()\n"
     )

@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from conftest import write_corpus
-from qa.cli import main
+from qa.interfaces.cli import main
 
 CORPUS = {
     "lakes.txt": (

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from conftest import CORPUS, REPO
-from qa.cli import main
+from qa.interfaces.cli import main
 from qa.learning.baselines import bm25_top_sentence, dense_top_sentence
 from qa.learning.evaluate import GoldError, contains_answer, evaluate, load_gold, sample
 

@@ -15,10 +15,10 @@ from fastapi.testclient import TestClient
 from pypdf import PdfWriter
 
 from conftest import CORPUS
-from qa.api.app import create_app
-from qa.cli import main
 from qa.config import Settings
 from qa.corpus.ingest import load_corpus
+from qa.interfaces.cli import main
+from qa.interfaces.http.app import create_app
 from qa.learning.evaluate import evaluate, load_gold
 from qa.pipeline import AskResult, Pipeline, build
 from qa.question.conversation import Turn

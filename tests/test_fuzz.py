@@ -8,8 +8,8 @@ from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
 from conftest import CORPUS, CORPUS_DOC, REPO
-from qa.api import create_app
-from qa.api.schemas import (
+from qa.interfaces.http import create_app
+from qa.interfaces.http.schemas import (
     MAX_ANSWER_CHARS_IN_HISTORY,
     MAX_HISTORY_TURNS,
     MAX_QUESTION_CHARS,

@@ -144,7 +144,7 @@ def test_killed_build_leaves_the_old_index_usable(small, embedder, tmp_path):
         (corpus / f"bulk{n}.txt").write_text(f"Bulk {n}\n\n{paragraph}\n", encoding="utf-8")
     env = {**os.environ, "QA_CORPUS": str(corpus), "QA_INDEX": str(index_dir)}
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from qa.cli import main; main()", "index"],
+        [sys.executable, "-c", "from qa.interfaces.cli import main; main()", "index"],
         env=env,
         cwd=REPO,
         stdout=subprocess.DEVNULL,

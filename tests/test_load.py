@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from conftest import CORPUS_DOC, free_port
-from qa.api.schemas import AskResponse
+from qa.interfaces.http.schemas import AskResponse
 from qa.question.conversation import Turn
 
 CLIENTS = 32
@@ -286,7 +286,7 @@ def test_sigterm_finishes_in_flight_requests_and_exits(settings, tmp_path, recor
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     command = [
-        sys.executable, "-c", "from qa.cli import main; main()", "serve",
+        sys.executable, "-c", "from qa.interfaces.cli import main; main()", "serve",
         "--index", str(settings.index), "--corpus", str(settings.corpus),
         "--host", "127.0.0.1", "--port", str(port),
     ]  # fmt: skip

@@ -20,7 +20,7 @@ from mcp_types import CallToolResult
 
 from conftest import CORPUS, CORPUS_DOC, STEAM_DOC, write_corpus
 from qa.config import Settings
-from qa.mcp_server import document_uri
+from qa.interfaces.mcp_server import document_uri
 
 QA = Path(sys.executable).parent / "qa"
 BENEFITS = "What benefits does South Korea offer?"
@@ -372,7 +372,7 @@ def test_handshake_does_not_wait_for_the_index_and_stdout_is_only_protocol(tmp_p
 
 def test_importing_the_server_does_not_import_torch():
     code = (
-        "import sys, qa.mcp_server; "
+        "import sys, qa.interfaces.mcp_server; "
         "assert 'torch' not in sys.modules and 'sentence_transformers' not in sys.modules"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -6,8 +6,8 @@ import logging
 import pytest
 from fastapi.testclient import TestClient
 
-from qa.api import create_app
 from qa.config import Settings
+from qa.interfaces.http import create_app
 
 
 @pytest.fixture

@@ -7,9 +7,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from conftest import CORPUS_DOC, write_corpus
-from qa.api import create_app
-from qa.api.pages import examples
 from qa.config import Settings
+from qa.interfaces.http import create_app
+from qa.interfaces.http.pages import examples
 from qa.pipeline import Pipeline, build
 
 QUOTE_970 = (

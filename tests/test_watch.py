@@ -8,8 +8,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from conftest import CORPUS
-from qa.api.app import create_app
 from qa.config import Settings
+from qa.interfaces.http.app import create_app
 from qa.pipeline import build
 
 NEW_DOCUMENT = """Lighthouse keepers of Skellig Rock
@@ -82,7 +82,7 @@ def test_a_change_that_leaves_no_document_keeps_the_index_in_use(watched):
 def test_serve_can_be_told_not_to_watch():
     from typer.testing import CliRunner
 
-    from qa.cli import app
+    from qa.interfaces.cli import app
 
     result = CliRunner().invoke(app, ["serve", "--help"])
     assert result.exit_code == 0 and "--no-watch" in result.output

@@ -16,10 +16,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from conftest import CORPUS, CORPUS_DOC, REPO, free_port
-from qa.api import create_app
 from qa.config import Settings
 from qa.embedding.embed import Embedder
 from qa.errors import IndexCorruptError, IndexMissingError
+from qa.interfaces.http import create_app
 from qa.learning.evaluate import evaluate, load_gold
 from qa.pipeline import Pipeline, build, open_index
 

@@ -15,9 +15,10 @@ Builds are atomic: a new build is written to new collections, and only when ever
 does the one row of `<prefix>_current` switch to it (an upsert). Milvus Lite has no aliases
 (`create_alias` is unimplemented there), so the switch is that row on every Milvus: readers
 see the old build or the new one. The build before the current one is kept, so replicas
-still on it keep answering until they follow the switch (`qa.watch.BuildFollower`); older
-ones are dropped. Builds are incremental: vectors are read back from the current build by
-the SHA-256 of their text and only new texts are embedded (`qa.index.build.previous_build`).
+still on it keep answering until they follow the switch (`qa.interfaces.watch.BuildFollower`);
+older ones are dropped. Builds are incremental: vectors are read back from the current build
+by the SHA-256 of their text and only new texts are embedded
+(`qa.index.build.previous_build`).
 """
 
 import contextlib

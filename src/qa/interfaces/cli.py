@@ -103,7 +103,7 @@ def ask_cmd(
     ] = None,
 ) -> None:
     """Answer a question with numbered citations."""
-    from qa.api.schemas import MAX_QUESTION_CHARS, AskResponse
+    from qa.interfaces.http.schemas import MAX_QUESTION_CHARS, AskResponse
     from qa.pipeline import Pipeline
 
     question = question.strip()
@@ -150,8 +150,8 @@ def serve_cmd(
     watch = Stopwatch(_STARTED)
     import uvicorn
 
-    from qa.api import create_app
     from qa.embedding.embed import load_embedder
+    from qa.interfaces.http import create_app
     from qa.pipeline import Pipeline
 
     settings = _settings(
@@ -163,7 +163,7 @@ def serve_cmd(
         backend=backend,
         milvus_uri=milvus_uri,
     )
-    from qa.api.auth import read_keys
+    from qa.interfaces.http.auth import read_keys
 
     warning = exposure_warning(settings.host, keys=bool(read_keys(settings.api_keys)))
     if warning:
@@ -191,7 +191,7 @@ def serve_cmd(
 def mcp_cmd(corpus: CorpusOpt = None, index: IndexOpt = None) -> None:
     """Serve the Model Context Protocol over stdio: tools to ask and to search the corpus, and
     its documents as resources, for assistants that run `qa mcp` as a subprocess."""
-    from qa.mcp_server import serve
+    from qa.interfaces.mcp_server import serve
 
     serve(_settings(corpus, index))
 
@@ -284,7 +284,7 @@ def train_cmd(
     from qa.embedding.embed import load_embedder
     from qa.learning.training import train
 
-    repo = Path(__file__).resolve().parents[2]
+    repo = Path(__file__).resolve().parents[3]
     meta = train(
         repo,
         benchmarks,

@@ -20,16 +20,16 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from qa import __version__
 from qa.answer.sources import with_sources, without_sources
-from qa.api.deps import PipelineDep
-from qa.api.pages import source_url
-from qa.api.schemas import (
+from qa.errors import DocumentNotFoundError
+from qa.interfaces.http.deps import PipelineDep
+from qa.interfaces.http.pages import source_url
+from qa.interfaces.http.schemas import (
     MAX_ANSWER_CHARS_IN_HISTORY,
     MAX_DOC_IDS,
     MAX_HISTORY_TURNS,
     MAX_QUESTION_CHARS,
     AskResponse,
 )
-from qa.errors import DocumentNotFoundError
 from qa.question.conversation import Turn
 
 MODEL_ID = "qa"

@@ -16,16 +16,16 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from qa import __version__
-from qa.api import auth, openai_chat, pages
-from qa.api.docs import add_docs
-from qa.api.middleware import BodySizeLimit, RequestLog
-from qa.api.openapi import describe_keys
-from qa.api.ratelimit import RateLimit
-from qa.api.routes import router
-from qa.api.security import SecurityHeaders
 from qa.config import Settings
+from qa.interfaces.http import auth, openai_chat, pages
+from qa.interfaces.http.docs import add_docs
+from qa.interfaces.http.middleware import BodySizeLimit, RequestLog
+from qa.interfaces.http.openapi import describe_keys
+from qa.interfaces.http.ratelimit import RateLimit
+from qa.interfaces.http.routes import router
+from qa.interfaces.http.security import SecurityHeaders
+from qa.interfaces.watch import BuildFollower, CorpusWatcher
 from qa.pipeline import Pipeline
-from qa.watch import BuildFollower, CorpusWatcher
 
 DESCRIPTION = """\
 Every answer is sentences quoted verbatim from the corpus, each cited with its document and

@@ -34,7 +34,9 @@ from pydantic import Field, ValidationError
 
 from qa import __version__
 from qa.answer.sources import with_sources
-from qa.api.schemas import (
+from qa.config import Settings
+from qa.errors import QAError
+from qa.interfaces.http.schemas import (
     MAX_DOC_IDS,
     MAX_HISTORY_TURNS,
     MAX_SEARCH_K,
@@ -44,8 +46,6 @@ from qa.api.schemas import (
     SearchResult,
     Turn,
 )
-from qa.config import Settings
-from qa.errors import QAError
 from qa.pipeline import Pipeline
 from qa.question.conversation import Turn as ChatTurn
 

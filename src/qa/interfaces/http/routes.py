@@ -8,8 +8,9 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
-from qa.api.deps import PipelineDep
-from qa.api.schemas import (
+from qa.errors import DocumentNotFoundError
+from qa.interfaces.http.deps import PipelineDep
+from qa.interfaces.http.schemas import (
     MAX_QUESTION_CHARS,
     MAX_SEARCH_K,
     AskRequest,
@@ -20,7 +21,6 @@ from qa.api.schemas import (
     SearchResponse,
     SearchResult,
 )
-from qa.errors import DocumentNotFoundError
 from qa.pipeline import Pipeline
 from qa.question.conversation import Turn
 

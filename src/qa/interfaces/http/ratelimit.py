@@ -13,7 +13,7 @@ from limits.strategies import MovingWindowRateLimiter
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from qa.api.auth import SESSION_KEY, KeyRing, bearer_token
+from qa.interfaces.http.auth import SESSION_KEY, KeyRing, bearer_token
 
 # Never limited: the health check (load balancers poll it) and static files.
 EXEMPT_PATHS = frozenset({"/api/health"})

@@ -12,11 +12,11 @@ from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 
-from qa.api.deps import PipelineDep
-from qa.api.routes import split_ids
-from qa.api.schemas import MAX_HISTORY_TURNS, MAX_QUESTION_CHARS, AskResponse
 from qa.corpus.ingest import Document
 from qa.errors import DocumentNotFoundError
+from qa.interfaces.http.deps import PipelineDep
+from qa.interfaces.http.routes import split_ids
+from qa.interfaces.http.schemas import MAX_HISTORY_TURNS, MAX_QUESTION_CHARS, AskResponse
 from qa.pipeline import Pipeline
 from qa.question.conversation import Turn
 

@@ -1,0 +1,6 @@
+"""`qa.api:create_app`, the app's import path from before the stages were subpackages, kept
+for `uvicorn qa.api:create_app --factory` (README, Operating); the app is in qa.interfaces.http."""
+
+from qa.interfaces.http.app import create_app
+
+__all__ = ["create_app"]

@@ -1,0 +1,1 @@
+"""Stage 7: the command line, HTTP (JSON, OpenAI, pages) and MCP. May import: everything else."""
