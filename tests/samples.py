@@ -1,6 +1,6 @@
 """The seed article as the files people have: a news site's web page around it, Chromium's
 print of it to PDF (running header and footer on), and pandoc's Word file of it. Used by
-tests/test_formats.py and by `make bench-build`."""
+tests/corpus/test_formats.py and by `make bench-build`."""
 
 import html
 import subprocess

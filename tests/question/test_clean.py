@@ -1,16 +1,14 @@
 """The first stage of a question: typos corrected against the corpus's words, chatter dropped."""
 
 import json
-from pathlib import Path
 
 import pytest
 
+from conftest import CORPUS, CORPUS_DOC
 from qa.index.vocabulary import Vocabulary
 from qa.question.clean import Cleaned, Cleaner
 
-CORPUS_FILE = (
-    Path(__file__).resolve().parents[1] / "corpus" / "destinations-of-north-korean-defectors.txt"
-)
+CORPUS_FILE = CORPUS / CORPUS_DOC
 
 TEXT = """The Railway Locomotive
 Engineers invented the railway locomotive in England. Many guests were invited to the opening.
