@@ -45,6 +45,7 @@ run: $(VENV)/.installed-run
 test: install $(CHROMIUM)
 	$(BIN)/ruff check src tests scripts
 	$(BIN)/ruff format --check src tests scripts
+	$(BIN)/lint-imports
 	$(BIN)/pytest
 
 # The Milvus backend (Milvus Lite) and the Ray build (a local Ray on 127.0.0.1), in CI too.
@@ -54,6 +55,7 @@ test-scale: $(VENV)/.installed-scale
 lint: install
 	$(BIN)/ruff check src tests scripts
 	$(BIN)/ruff format --check src tests scripts
+	$(BIN)/lint-imports
 
 format: install
 	$(BIN)/ruff format src tests scripts
@@ -100,4 +102,4 @@ bench-scale: $(VENV)/.installed-scale
 	$(BIN)/python scripts/bench_milvus.py
 
 clean:
-	rm -rf $(VENV) .cache index/current index/builds index/.current.* index/milvus.db index/.milvus.db.lock .pytest_cache .ruff_cache
+	rm -rf $(VENV) .cache index/current index/builds index/.current.* index/milvus.db index/.milvus.db.lock .pytest_cache .ruff_cache .import_linter_cache
