@@ -1,7 +1,7 @@
 """The extractive answerer: evidence of each candidate → the fitted model → the template.
 
 No weight here is set by hand: `evidence.py` describes each sentence of the retrieved
-passages, `answer_model.py` (fitted by `qa train`) ranks them and decides whether to answer,
+passages, `model.py` (fitted by `qa train`) ranks them and decides whether to answer,
 and `templates.py` quotes and cites what was chosen.
 """
 

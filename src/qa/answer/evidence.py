@@ -3,7 +3,7 @@
 Every sentence of the retrieved passages is a candidate. Its features say how well its
 passage was retrieved, how close it is in meaning, how much of the question it and its
 surroundings cover, whether the question's names and numbers are near it, and whether it
-holds something of the kind the question asks for. The fitted model (`answer_model.py`)
+holds something of the kind the question asks for. The fitted model (`model.py`)
 reads them; nothing here weighs one against another.
 """
 

@@ -1,1 +1,1 @@
-"""Stage 7: the command line, HTTP (JSON, OpenAI, pages) and MCP. May import: everything else."""
+"""Stage 7: the command line, HTTP (JSON, OpenAI, pages), MCP. May import: base, 1–6, pipeline."""

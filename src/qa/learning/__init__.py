@@ -1,1 +1,1 @@
-"""Stage 6: `qa train` fits the answerer, `qa eval` scores it. May import: all but interfaces."""
+"""Stage 6: `qa train` fits the answerer, `qa eval` scores it. May import: base, 1–5, pipeline."""
