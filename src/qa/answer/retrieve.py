@@ -54,7 +54,9 @@ def retrieve(
     else:
         fused = DENSE_WEIGHT * np.clip(dense, 0, None) + (1 - DENSE_WEIGHT) * lexical
     if focus:
-        fused = fused + FOCUS_BOOST * np.isin(scored.ids, list(focus))
+        # In place, so the boost is added in float32 as the shipped answerer was trained: a
+        # float64 sum moves passage scores and gaps by a rounding step, and the ranker with them.
+        fused[np.isin(scored.ids, list(focus))] += FOCUS_BOOST
     best = np.argsort(-fused, kind="stable")[:k]
     return [
         Hit(int(scored.ids[i]), float(fused[i]), float(dense[i]), float(lexical[i])) for i in best
