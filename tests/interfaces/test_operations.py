@@ -1,11 +1,19 @@
-"""Operations: a request-size limit, structured request logs, questions kept out of logs."""
+"""Operations: a request-size limit, structured request logs, questions kept out of logs, and
+the app started by uvicorn from its documented import path."""
 
 import json
 import logging
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from conftest import free_port
 from qa.config import Settings
 from qa.interfaces.http import create_app
 
@@ -69,3 +77,40 @@ def test_settings_default_to_a_512_kib_limit_and_no_question_logs():
     defaults = Settings()
     assert defaults.max_body_bytes == 512 * 1024
     assert defaults.log_questions is False
+
+
+def test_uvicorn_serves_the_app_by_its_documented_import_path(settings, pipeline, tmp_path):
+    """`uvicorn qa.api:create_app --factory` (README: workers on one machine) still starts the
+    real app, configured from the environment, and it answers as the pipeline does."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    uvicorn = Path(sys.executable).with_name("uvicorn")
+    command = [str(uvicorn), "qa.api:create_app", "--factory", "--host", "127.0.0.1"]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    env |= {"QA_INDEX": str(settings.index), "QA_CORPUS": str(settings.corpus)}
+    log = tmp_path / "uvicorn.txt"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [*command, "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            assert proc.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "not healthy within 90 s"
+            try:
+                health = httpx.get(f"{url}/api/health", timeout=5)
+                if health.status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.25)
+        assert health.json()["documents"] == len(pipeline.index.documents)
+        question = "How many North Koreans reside in Canada?"
+        served = httpx.post(f"{url}/api/ask", json={"question": question}, timeout=30).json()
+        expected = pipeline.ask(question)
+        assert served["answered"] is True
+        assert served["answer"] == expected.answer.answer
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
