@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
-from conftest import CORPUS_DOC, free_port
+from conftest import CORPUS_DOC, free_port, wait_healthy
 from qa.interfaces.http.schemas import AskResponse
 from qa.question.conversation import Turn
 
@@ -267,19 +267,6 @@ class Attempt:
     done_at: float | None = None
     status: int | None = None
     error: str | None = None
-
-
-def wait_healthy(url, proc, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, "qa serve exited before it was healthy"
-        try:
-            if httpx.get(f"{url}/api/health", timeout=5).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.25)
-    pytest.fail(f"qa serve was not healthy within {timeout} s")
 
 
 def test_sigterm_finishes_in_flight_requests_and_exits(settings, tmp_path, record_property):

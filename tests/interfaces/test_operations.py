@@ -6,14 +6,13 @@ import logging
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import free_port
+from conftest import free_port, wait_healthy
 from qa.config import Settings
 from qa.interfaces.http import create_app
 
@@ -94,17 +93,8 @@ def test_uvicorn_serves_the_app_by_its_documented_import_path(settings, pipeline
             [*command, "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT
         )
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert proc.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, "not healthy within 90 s"
-            try:
-                health = httpx.get(f"{url}/api/health", timeout=5)
-                if health.status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.25)
+        wait_healthy(url, proc, timeout=90)
+        health = httpx.get(f"{url}/api/health", timeout=5)
         assert health.json()["documents"] == len(pipeline.index.documents)
         question = "How many North Koreans reside in Canada?"
         served = httpx.post(f"{url}/api/ask", json={"question": question}, timeout=30).json()
