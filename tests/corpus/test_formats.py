@@ -211,7 +211,7 @@ def test_a_huge_web_page_is_skipped(tmp_path, corpora, caplog):
 
 
 def test_pdf_lines_become_paragraphs_with_broken_words_joined():
-    from qa.corpus.formats import _Line, _paragraphs
+    from qa.corpus.pdf import _Line, _paragraphs
 
     def line(text: str, page: int, top: float, size: float = 11.0) -> _Line:
         return _Line(text, page, top=top, bottom=top - size, size=size)

@@ -12,7 +12,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from qa.corpus.formats import READERS, TITLE, Block
+from qa.corpus.blocks import QUOTED, TITLE, Block, Kind
+from qa.corpus.formats import READERS
 from qa.corpus.sentences import split_sentences
 from qa.errors import CorpusError
 
@@ -60,6 +61,8 @@ class Document:
     paragraphs: list[Paragraph] = field(default_factory=list)
     # Where each page of a PDF begins in `text`: (offset, 1-based page), in order.
     pages: list[tuple[int, int]] = field(default_factory=list)
+    # The blocks that are not body prose: (start, end, kind), in order (formats.Kind).
+    kinds: list[tuple[int, int, str]] = field(default_factory=list)
 
     @property
     def sha256(self) -> str:
@@ -71,6 +74,13 @@ class Document:
             return None
         i = bisect.bisect_right(self.pages, (offset, float("inf"))) - 1
         return self.pages[max(i, 0)][1]
+
+    def kind_at(self, offset: int) -> Kind:
+        """The kind of block `text[offset]` is in: body prose unless marked otherwise."""
+        i = bisect.bisect_right(self.kinds, (offset, float("inf"), "")) - 1
+        if i >= 0 and self.kinds[i][0] <= offset < self.kinds[i][1]:
+            return Kind(self.kinds[i][2])
+        return Kind.BODY
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,11 +196,17 @@ def document_from_blocks(doc_id: str, blocks: list[Block]) -> Document:
         position = end
         document.pages += [(start + offset, page) for offset, page in block.pages]
         previous = document.paragraphs[-1] if document.paragraphs else None
-        if (
+        if block.level is None and block.kind != Kind.BODY:
+            document.kinds.append((start, end, block.kind.value))
+        if block.level is None and block.kind not in QUOTED:
+            pass  # a figure's labels or a contents line: in the text, never a paragraph
+        elif (
             block.level is None
+            and block.kind == Kind.BODY
             and previous
             and previous.end == start - 2
             and parts[-2].endswith(":")
+            and document.kind_at(previous.start) == Kind.BODY
         ):
             # "... defines a refugee as:" belongs with what follows, as in a .txt file.
             document.paragraphs[-1] = Paragraph(section, previous.start, end)

@@ -213,6 +213,7 @@ def write_build(
                     "text": d.text,
                     "headings": [[h.start, h.end, h.level] for h in d.headings],
                     "pages": [list(mark) for mark in d.pages],
+                    "kinds": [list(span) for span in d.kinds],
                 }
                 for d in documents
             ],
@@ -507,6 +508,7 @@ def assemble(
             text=d["text"],
             headings=[Heading(*h) for h in d["headings"]],
             pages=[(start, page) for start, page in d.get("pages", [])],
+            kinds=[(start, end, kind) for start, end, kind in d.get("kinds", [])],
         )
         for d in json.loads(read_text("documents.json"))
     }
