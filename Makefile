@@ -11,7 +11,7 @@ export TRANSFORMERS_OFFLINE := 1
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install run test test-scale lint format train eval eval-backends bench bench-build bench-extractors bench-routes bench-scale clean
+.PHONY: install run test test-scale lint format train eval eval-backends bench bench-build bench-extractors bench-routes bench-scale real-documents clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,22 @@ install: $(VENV)/.installed
 $(CHROMIUM):
 	$(SUDO) apt-get update
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
+
+# The real-document set's tool chains (scripts/fetch_real_documents.py): LaTeX without its
+# recommends (~370 MB with latex-extra, whose xurl and upquote pandoc's template uses).
+PDFLATEX := /usr/bin/pdflatex
+SOFFICE := /usr/bin/soffice
+$(PDFLATEX):
+	$(SUDO) apt-get update
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+		texlive-latex-recommended texlive-fonts-recommended texlive-latex-extra lmodern
+$(SOFFICE):
+	$(SUDO) apt-get update
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y libreoffice-writer
+
+# Builds .cache/real-documents/corpus/ from Debian packages; skips what exists.
+real-documents: install $(CHROMIUM) $(PDFLATEX) $(SOFFICE)
+	$(BIN)/python scripts/fetch_real_documents.py
 
 run: $(VENV)/.installed-run
 	$(BIN)/qa serve --host $(HOST) --port $(PORT)
