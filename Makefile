@@ -80,12 +80,12 @@ format: install
 # Fit the answerer on every development set (../shared/benchmarks and tests/gold), validated
 # on folds grouped by document, and write src/qa/answer/models/answerer/ (~2 min with the
 # indexes in .cache/train, ~6 min from nothing, on 2 cores).
-train: install
+train: install real-documents
 	$(BIN)/qa train
 
 # `qa eval` on every question set with the baselines, as one table (~10 min from nothing),
 # then the seed article's chats asked with qa's own earlier answers.
-eval: install
+eval: install real-documents
 	$(BIN)/python scripts/eval_sets.py
 	$(BIN)/python scripts/eval_chains.py
 
