@@ -15,7 +15,7 @@ from qa.answer.model import AnswerModel
 from qa.answer.retrieve import Hit, retrieve
 from qa.answer.templates import DECLINE_PASSAGES
 from qa.config import Settings
-from qa.corpus.ingest import Document
+from qa.corpus.ingest import Document, DocumentReader, Progress, read_each
 from qa.embedding.embed import Embedder, load_embedder
 from qa.errors import DocumentNotFoundError, IndexCorruptError, IndexMissingError
 from qa.index.build import BuildReport, Index, build_index, load_index, stale_reasons
@@ -281,23 +281,30 @@ def open_index(settings: Settings) -> Index:
 
 
 def build(
-    settings: Settings, *, embedder: Embedder | None = None, ray: str | None = None
+    settings: Settings,
+    *,
+    embedder: Embedder | None = None,
+    ray: str | None = None,
+    progress: Progress | None = None,
 ) -> BuildReport:
     """Build the index from the corpus named in the settings, into its backend; with `ray`
-    (`local`, `auto` or a cluster's address), the texts are embedded on Ray Data."""
+    (`local`, `auto` or a cluster's address), the files are read and the texts embedded on
+    Ray. `progress` is told after each file is read."""
     encoder: Embedder = embedder or load_embedder()
+    reader: DocumentReader = read_each
     if ray is not None:
-        from qa.index.ray_build import RayEmbedder, connect
+        from qa.index.ray_build import RayEmbedder, RayReader, connect
 
         connect(ray)
         encoder = RayEmbedder(encoder)  # type: ignore[assignment]
+        reader = RayReader()
+    options = {
+        "max_passage_chars": settings.max_passage_chars,
+        "reader": reader,
+        "progress": progress,
+    }
     if settings.backend == "milvus":
         from qa.index.milvus_store import MilvusStore, build_milvus
 
-        store = MilvusStore.of(settings)
-        return build_milvus(
-            settings.corpus, store, encoder, max_passage_chars=settings.max_passage_chars
-        )
-    return build_index(
-        settings.corpus, settings.index, encoder, max_passage_chars=settings.max_passage_chars
-    )
+        return build_milvus(settings.corpus, MilvusStore.of(settings), encoder, **options)
+    return build_index(settings.corpus, settings.index, encoder, **options)

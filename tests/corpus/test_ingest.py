@@ -174,3 +174,39 @@ def test_binary_and_huge_files_are_skipped_with_a_warning(tmp_path, caplog):
     assert [d.doc_id for d in docs] == ["good.txt"]
     assert "image.txt" in caplog.text and "binary" in caplog.text
     assert "dump.md" in caplog.text and "limit" in caplog.text
+
+
+def test_figure_text_and_contents_lines_are_in_the_text_but_never_paragraphs():
+    from qa.corpus.blocks import TITLE, Block, Kind
+    from qa.corpus.ingest import document_from_blocks
+
+    blocks = [
+        Block("Annual report", TITLE),
+        Block("1 Results . . . . . 3", kind=Kind.CONTENTS),
+        Block("Results", 1),
+        Block("Sales rose by a tenth in the year.", pages=((0, 3),)),
+        Block("North South East", kind=Kind.FIGURE),
+        Block("Region Sales Change", kind=Kind.TABLE),
+        Block("1 Unaudited figures.", kind=Kind.FOOTNOTE),
+    ]
+    document = document_from_blocks("report.pdf", blocks)
+    quoted = [document.text[p.start : p.end] for p in document.paragraphs]
+    assert quoted == [
+        "Sales rose by a tenth in the year.",
+        "Region Sales Change",
+        "1 Unaudited figures.",
+    ]
+    assert "1 Results . . . . . 3" in document.text and "North South East" in document.text
+    kinds = {document.text[s:e]: kind for s, e, kind in document.kinds}
+    assert kinds == {
+        "1 Results . . . . . 3": "contents",
+        "North South East": "figure",
+        "Region Sales Change": "table",
+        "1 Unaudited figures.": "footnote",
+    }
+    for paragraph, kind in zip(document.paragraphs, ("body", "table", "footnote"), strict=True):
+        assert document.kind_at(paragraph.start) == kind
+        assert document.kind_at(paragraph.end - 1) == kind
+    assert all(p.section == "Results" for p in document.paragraphs)
+    chunks = chunk([document], 500)
+    assert len(chunks.passages) == 3  # no passage spans two blocks of different kinds

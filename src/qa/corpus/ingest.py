@@ -8,7 +8,7 @@ import bisect
 import hashlib
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -144,37 +144,78 @@ def read_text(path: Path) -> str:
         return f.read()
 
 
-def load_corpus(corpus_dir: Path, *, max_bytes: int = MAX_DOCUMENT_BYTES) -> list[Document]:
-    """Parse every document of the corpus; skip unreadable, huge or empty files with a warning."""
+class SkippedError(CorpusError):
+    """A corpus file that is not indexed, and why (huge, unreadable, binary or empty)."""
+
+
+def read_document(doc_id: str, path: Path, *, max_bytes: int = MAX_DOCUMENT_BYTES) -> Document:
+    """One corpus file read and parsed; raises SkippedError saying why it cannot be indexed."""
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise SkippedError(f"{size} bytes, over the {max_bytes}-byte limit")
+    reader = READERS.get(path.suffix.lower())
+    if reader is not None:
+        try:
+            document = document_from_blocks(doc_id, reader(path))
+        except Exception as exc:  # a damaged file can fail any way inside its parser
+            raise SkippedError(str(exc)) from exc
+    else:
+        try:
+            text = read_text(path)
+        except (UnicodeDecodeError, OSError) as exc:
+            raise SkippedError(f"not readable as UTF-8 text ({exc})") from exc
+        if "\x00" in text:
+            raise SkippedError("binary content")
+        document = parse_document(doc_id, text)
+    if not document.paragraphs:
+        raise SkippedError("no text to index")
+    return document
+
+
+# Reads (doc_id, path) pairs, skipping files over a size in bytes, and yields in their order
+# each one's Document or the SkippedError that says why not: locally (`read_each`) or on a
+# cluster (`index.ray_build.RayReader`).
+DocumentReader = Callable[[list[tuple[str, Path]], int], Iterator["Document | SkippedError"]]
+# Told after each file: how many are read, of how many, and the last one's doc_id.
+Progress = Callable[[int, int, str], None]
+
+
+def read_each(
+    files: list[tuple[str, Path]], max_bytes: int = MAX_DOCUMENT_BYTES
+) -> Iterator[Document | SkippedError]:
+    """The files read one after another in this process."""
+    for doc_id, path in files:
+        try:
+            yield read_document(doc_id, path, max_bytes=max_bytes)
+        except SkippedError as exc:
+            yield exc
+
+
+def load_corpus(
+    corpus_dir: Path,
+    *,
+    reader: DocumentReader = read_each,
+    progress: Progress | None = None,
+    max_bytes: int = MAX_DOCUMENT_BYTES,
+) -> list[Document]:
+    """Parse every document of the corpus; skip unreadable, huge or empty files with a warning.
+
+    Only the documents' text and structure are kept: each file's parser (a PDF's pages, a
+    Word file's XML) is released before the next file is read, so memory grows with the
+    text of the corpus, not with the size of its files."""
     if not corpus_dir.is_dir():
         raise CorpusError(f"corpus folder not found: {corpus_dir}")
+    files = list(corpus_files(corpus_dir))
     documents = []
-    for doc_id, path in corpus_files(corpus_dir):
-        size = path.stat().st_size
-        if size > max_bytes:
-            log.warning("skipping %s: %d bytes, over the %d-byte limit", doc_id, size, max_bytes)
-            continue
-        reader = READERS.get(path.suffix.lower())
-        if reader is not None:
-            try:
-                document = document_from_blocks(doc_id, reader(path))
-            except Exception as exc:  # a damaged file can fail any way inside its parser
-                log.warning("skipping %s: %s", doc_id, exc)
-                continue
+    for done, ((doc_id, _), result) in enumerate(
+        zip(files, reader(files, max_bytes), strict=True), 1
+    ):
+        if isinstance(result, SkippedError):
+            log.warning("skipping %s: %s", doc_id, result)
         else:
-            try:
-                text = read_text(path)
-            except (UnicodeDecodeError, OSError) as exc:
-                log.warning("skipping %s: not readable as UTF-8 text (%s)", doc_id, exc)
-                continue
-            if "\x00" in text:
-                log.warning("skipping %s: binary content", doc_id)
-                continue
-            document = parse_document(doc_id, text)
-        if not document.paragraphs:
-            log.warning("skipping %s: no text to index", doc_id)
-            continue
-        documents.append(document)
+            documents.append(result)
+        if progress is not None:
+            progress(done, len(files), doc_id)
     if not documents:
         kinds = ", ".join(DOCUMENT_SUFFIXES)
         raise CorpusError(f"no documents with text ({kinds}) in {corpus_dir}")

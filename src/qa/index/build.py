@@ -25,12 +25,15 @@ from qa import __version__
 from qa.corpus.ingest import (
     Chunks,
     Document,
+    DocumentReader,
     Heading,
     Passage,
+    Progress,
     Sentence,
     chunk,
     corpus_files,
     load_corpus,
+    read_each,
 )
 from qa.embedding.embed import MODEL_NAME, MODEL_PACKAGE, Embedder
 from qa.errors import IndexCorruptError, QAError
@@ -122,7 +125,13 @@ def sentence_context(document: Document, passage: Passage, text: str) -> str:
 
 
 def build_index(
-    corpus_dir: Path, index_dir: Path, embedder: Embedder, *, max_passage_chars: int
+    corpus_dir: Path,
+    index_dir: Path,
+    embedder: Embedder,
+    *,
+    max_passage_chars: int,
+    reader: DocumentReader = read_each,
+    progress: Progress | None = None,
 ) -> BuildReport:
     """Build the whole index into a new folder and switch to it only once it is complete.
 
@@ -132,7 +141,7 @@ def build_index(
     started = time.perf_counter()
     phases = Phases()
     with phases("read"):
-        documents = load_corpus(corpus_dir)
+        documents = load_corpus(corpus_dir, reader=reader, progress=progress)
     with phases("previous"):
         previous = read_previous_build(index_dir, embedder, max_passage_chars)
     with phases("chunk"):

@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from qa.config import Settings
-from qa.corpus.ingest import load_corpus
+from qa.corpus.ingest import DocumentReader, Progress, load_corpus, read_each
 from qa.embedding.embed import Embedder
 from qa.errors import IndexCorruptError, IndexMissingError, QAError
 from qa.index.build import (
@@ -471,13 +471,15 @@ def build_milvus(
     embedder: Embedder,
     *,
     max_passage_chars: int,
+    reader: DocumentReader = read_each,
+    progress: Progress | None = None,
 ) -> BuildReport:
     """Build the corpus into new collections and switch to them once they are complete;
     texts the current build embedded are not embedded again."""
     started = time.perf_counter()
     phases = Phases()
     with phases("read"):
-        documents = load_corpus(corpus_dir)
+        documents = load_corpus(corpus_dir, reader=reader, progress=progress)
     with phases("previous"):
         previous = store.previous(embedder, max_passage_chars)
     with phases("chunk"):

@@ -1,4 +1,12 @@
-"""The embedding step of `qa index --ray ADDRESS` on Ray Data: the same vectors, more machines.
+"""`qa index --ray ADDRESS`: the corpus files read, and their texts embedded, on a Ray cluster.
+The same documents and the same vectors as a local build, on more machines.
+
+Reading: parsing is most of the cost of a large library of PDFs, so each file is a Ray task
+(one CPU), sent as its bytes (a cluster's nodes need not see the corpus folder) with no more
+files in flight than twice the cluster's CPUs, so the driver's memory holds a window of files,
+not the library. The documents come back in corpus order.
+
+Embedding: Ray Data.
 
 One model per actor: a process takes ~3 s and ~200 MB to load the model (measured on 2 cores),
 so a pool of actors (a callable class given to `map_batches`) each load it once and then embed
@@ -15,16 +23,21 @@ and are put back in the input order."""
 import contextlib
 import os
 import socket
+import tempfile
+from collections import deque
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import numpy as np
 
 from qa.config import Settings
+from qa.corpus.ingest import Document, SkippedError, read_document
 from qa.embedding.embed import Embedder, load_model
 from qa.errors import QAError
 
-__all__ = ["RayEmbedder", "connect"]
+__all__ = ["RayEmbedder", "RayReader", "connect"]
 
 THREADS_PER_ACTOR = 1
 
@@ -129,3 +142,51 @@ class RayEmbedder:
             vectors[batch["row"]] = batch["vector"]
         row = {text: i for i, text in enumerate(distinct)}
         return vectors[[row[text] for text in texts]]
+
+
+def _read_on_worker(doc_id: str, data: bytes, max_bytes: int) -> Document | SkippedError:
+    """A file's Document, parsed from its bytes in a worker's temporary folder."""
+    with tempfile.TemporaryDirectory(prefix="qa-read-") as tmp:
+        path = Path(tmp) / Path(doc_id).name  # the same suffix picks the same reader
+        path.write_bytes(data)
+        try:
+            return read_document(doc_id, path, max_bytes=max_bytes)
+        except SkippedError as exc:
+            return SkippedError(str(exc))  # without its cause: a parser's state may not pickle
+
+
+class RayReader:
+    """An `ingest.DocumentReader` whose files are parsed as Ray tasks, one CPU each."""
+
+    def __init__(self, *, in_flight: int | None = None) -> None:
+        self.in_flight = in_flight
+
+    def __call__(
+        self, files: list[tuple[str, Path]], max_bytes: int
+    ) -> Iterator[Document | SkippedError]:
+        import ray
+
+        task = ray.remote(num_cpus=1, max_retries=1)(_read_on_worker)
+        limit = self.in_flight or 2 * max(1, int(ray.cluster_resources().get("CPU", 1)))
+        pending: deque[Any] = deque()
+        for doc_id, path in files:
+            size = path.stat().st_size
+            if size > max_bytes:  # not worth sending: read_document would refuse it
+                pending.append(SkippedError(f"{size} bytes, over the {max_bytes}-byte limit"))
+            else:
+                pending.append(task.remote(doc_id, path.read_bytes(), max_bytes))
+            while len(pending) >= limit:
+                yield _result(pending.popleft())
+        while pending:
+            yield _result(pending.popleft())
+
+
+def _result(item: Any) -> Document | SkippedError:
+    import ray
+
+    if isinstance(item, SkippedError):
+        return item
+    try:
+        return ray.get(item)
+    except Exception as exc:  # the task died (out of memory, a crashed parser)
+        return SkippedError(f"its reading failed on Ray ({type(exc).__name__})")
