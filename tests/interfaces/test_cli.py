@@ -29,18 +29,33 @@ def run(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
 def lakes(tmp_path, monkeypatch, capsys):
     corpus = write_corpus(tmp_path / "corpus", CORPUS)
     index = tmp_path / "index"
-    code, out, _ = run(monkeypatch, capsys, "index", "--corpus", str(corpus), "--index", str(index))
+    code, out, err = run(
+        monkeypatch, capsys, "index", "--corpus", str(corpus), "--index", str(index)
+    )
     assert code == 0, out
-    return corpus, index, out
+    return corpus, index, out, err
 
 
 def test_index_prints_counts_and_seconds(lakes):
-    _, _, out = lakes
+    _, _, out, _ = lakes
     assert out.startswith("documents: 1  chunks: 2  sentences: 4  seconds: ")
 
 
+def test_index_shows_the_files_read_on_stderr(lakes, tmp_path, monkeypatch, capsys):
+    """Not a terminal (a log, CI): a line every few seconds and one at the end."""
+    assert lakes[3] == "read 1/1 files (lakes.txt)\n"
+    corpus = write_corpus(
+        tmp_path / "many", {f"lake-{i:02d}.txt": CORPUS["lakes.txt"] for i in range(12)}
+    )
+    code, _, err = run(
+        monkeypatch, capsys, "index", "--corpus", str(corpus), "--index", str(tmp_path / "i2")
+    )
+    assert code == 0
+    assert err.splitlines()[-1] == "read 12/12 files (lake-11.txt)"
+
+
 def test_ask_prints_the_answer_then_numbered_citations(lakes, monkeypatch, capsys):
-    corpus, index, _ = lakes
+    corpus, index, *_ = lakes
     code, out, err = run(
         monkeypatch, capsys, "ask", "How deep is Blue Lake?", "--index", str(index),
         "--corpus", str(corpus),
@@ -55,7 +70,7 @@ def test_ask_prints_the_answer_then_numbered_citations(lakes, monkeypatch, capsy
 
 
 def test_ask_json_prints_the_api_object(lakes, monkeypatch, capsys):
-    corpus, index, _ = lakes
+    corpus, index, *_ = lakes
     code, out, _ = run(
         monkeypatch, capsys, "ask", "How deep is Blue Lake?", "--json", "--index", str(index),
         "--corpus", str(corpus),
@@ -68,7 +83,7 @@ def test_ask_json_prints_the_api_object(lakes, monkeypatch, capsys):
 
 
 def test_environment_names_the_index_and_corpus(lakes, monkeypatch, capsys):
-    corpus, index, _ = lakes
+    corpus, index, *_ = lakes
     monkeypatch.setenv("QA_INDEX", str(index))
     monkeypatch.setenv("QA_CORPUS", str(corpus))
     code, out, _ = run(monkeypatch, capsys, "ask", "When does Blue Lake freeze?")
@@ -77,7 +92,7 @@ def test_environment_names_the_index_and_corpus(lakes, monkeypatch, capsys):
 
 
 def test_ask_with_a_stale_index_warns_on_stderr(lakes, monkeypatch, capsys):
-    corpus, index, _ = lakes
+    corpus, index, *_ = lakes
     (corpus / "lakes.txt").write_text("Lakes\n\nAll the lakes dried up.", encoding="utf-8")
     code, out, err = run(
         monkeypatch, capsys, "ask", "How deep is Blue Lake?", "--index", str(index),
@@ -115,7 +130,7 @@ def test_no_arguments_prints_help(monkeypatch, capsys):
 
 
 def test_damaged_index_is_reported_in_one_line(lakes, monkeypatch, capsys):
-    corpus, index, _ = lakes
+    corpus, index, *_ = lakes
     vectors = next((index / "builds").iterdir()) / "sentences.npy"
     vectors.write_bytes(vectors.read_bytes()[:-10])  # truncated
     code, out, err = run(

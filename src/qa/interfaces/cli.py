@@ -1,5 +1,6 @@
 """The `qa` command: a thin layer over the pipeline; user mistakes get one line, not a trace."""
 
+import contextlib
 import ipaddress
 import json
 import logging
@@ -15,6 +16,9 @@ from qa.config import Settings
 from qa.errors import QAError
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from qa.corpus.ingest import Progress
     from qa.pipeline import AskResult, Pipeline
     from qa.question.conversation import Turn
 
@@ -49,6 +53,39 @@ MilvusUriOpt = Annotated[
 ]
 
 
+@contextlib.contextmanager
+def _reading_progress(every: float = 2.0) -> "Iterator[Progress]":
+    """Files read so far, on stderr: a bar on a terminal, else a line every `every` seconds
+    and one at the end (a log or CI keeps a few lines, not one per file)."""
+    if sys.stderr.isatty():
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        bar = Progress(
+            TextColumn("reading"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.description}"),
+            console=Console(stderr=True),
+            transient=True,
+        )
+        task = bar.add_task("", total=None)
+        with bar:
+            yield lambda done, total, name: bar.update(
+                task, completed=done, total=total, description=name
+            )
+        return
+    last = time.monotonic()
+
+    def line(done: int, total: int, name: str) -> None:
+        nonlocal last
+        if done == total or time.monotonic() - last >= every:
+            last = time.monotonic()
+            typer.echo(f"read {done}/{total} files ({name})", err=True)
+
+    yield line
+
+
 def _settings(corpus: Path | None = None, index: Path | None = None, **kw: object) -> Settings:
     from pydantic import ValidationError
 
@@ -81,7 +118,9 @@ def index_cmd(
     """Build or refresh the index from the corpus."""
     from qa.pipeline import build
 
-    report = build(_settings(corpus, index, backend=backend, milvus_uri=milvus_uri), ray=ray)
+    settings = _settings(corpus, index, backend=backend, milvus_uri=milvus_uri)
+    with _reading_progress() as progress:
+        report = build(settings, ray=ray, progress=progress)
     typer.echo(
         f"documents: {report.documents}  chunks: {report.chunks}  "
         f"sentences: {report.sentences}  seconds: {report.seconds:.1f}"
