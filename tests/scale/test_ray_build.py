@@ -86,3 +86,37 @@ def test_local_ray_listens_on_127_0_0_1_only(local_ray: None) -> None:
     assert len(listening) >= 3  # the GCS, the raylet and this driver at least
     addresses = {c.laddr.ip for c in listening}
     assert addresses <= {"127.0.0.1", "::ffff:127.0.0.1"}, listening
+
+
+def test_files_read_on_ray_are_the_documents_read_locally(local_ray: None, tmp_path) -> None:
+    """`qa index --ray` reads the files on Ray too: every format of the seed article, a
+    damaged PDF and an over-long file give the same documents, and the same skips, in order."""
+    pytest.importorskip("ray")
+    from qa.corpus.ingest import SkippedError, corpus_files, read_each
+    from qa.index.ray_build import RayReader
+    from samples import ARTICLE, make_samples
+
+    corpus = tmp_path / "corpus"
+    for kind, folder in make_samples(tmp_path / "samples").items():
+        (corpus / kind).mkdir(parents=True)
+        for path in folder.iterdir():
+            (corpus / kind / path.name).write_bytes(path.read_bytes())
+    (corpus / "article.txt").write_bytes(ARTICLE.read_bytes())
+    (corpus / "damaged.pdf").write_bytes(b"%PDF-1.7\nnot really\n")
+    (corpus / "long.txt").write_text("A sentence of a file too long to read. " * 6000)
+    files = list(corpus_files(corpus))
+    assert len(files) >= 6
+    local = list(read_each(files, 200_000))
+    on_ray = list(RayReader(in_flight=2)(files, 200_000))
+    assert [type(d) for d in on_ray] == [type(d) for d in local]
+    skipped = [str(d) for d in on_ray if isinstance(d, SkippedError)]
+    assert len(skipped) == 2 and any("200000-byte limit" in s for s in skipped), skipped
+    for mine, theirs in zip(local, on_ray, strict=True):
+        if not isinstance(mine, SkippedError):
+            assert (theirs.doc_id, theirs.text, theirs.paragraphs, theirs.pages, theirs.kinds) == (
+                mine.doc_id,
+                mine.text,
+                mine.paragraphs,
+                mine.pages,
+                mine.kinds,
+            )
