@@ -11,7 +11,7 @@ export TRANSFORMERS_OFFLINE := 1
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install run test test-scale lint format train eval eval-backends bench bench-build bench-extractors bench-routes bench-scale real-documents clean
+.PHONY: install run test test-scale lint format train eval eval-backends bench bench-build bench-extractors bench-routes bench-scale bench-large real-documents clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -106,6 +106,11 @@ bench-build: install
 bench-extractors: install
 	$(BIN)/pip install -q pdfplumber pypdf trafilatura lxml_html_clean mammoth
 	$(BIN)/python scripts/compare_extractors.py
+
+# Reading an ~800-page Word handbook and a few hundred PDFs: time, and memory as the files
+# go by, locally and on a local Ray (installs the scale extra).
+bench-large: $(VENV)/.installed-scale real-documents
+	$(BIN)/python scripts/bench_large_files.py
 
 # What the build's 2x target would take: fp32 and int8, on fewer texts (about 3 minutes).
 bench-routes: install
