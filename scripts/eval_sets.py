@@ -2,7 +2,8 @@
 
 The sets are the shared development sets (SQuAD-A, quac-dev, nq-dev; skipped when
 ../shared/benchmarks is absent) and the project's own gold sets. Each corpus is indexed
-once into .cache/eval/ (rebuilt only when stale). quac-dev is asked twice: of the whole
+once into .cache/eval/ (rebuilt only when stale); the real-document set is asked when
+`make real-documents` has built its corpus. quac-dev is asked twice: of the whole
 library, and each dialogue within its own document (`doc_ids`, as `qa eval --scoped`).
 `--json FILE` also writes every figure, so that a later run can be printed beside it with
 `--before FILE`.
@@ -48,6 +49,9 @@ def sets(benchmarks: Path, work: Path) -> list[tuple[str, Path, list, bool]]:
             False,
         ),
     ]
+    real = REPO / ".cache" / "real-documents" / "corpus"  # make real-documents
+    if real.is_dir():
+        found.append(("real-documents", real, load_gold(gold / "real-documents.jsonl"), False))
     if benchmarks.is_dir():
         squad = benchmarks / "squad2-dev-A.json"
         corpus = work / "squad2-dev-A-corpus"
