@@ -9,7 +9,7 @@ from pathlib import Path
 import pypandoc
 import pytest
 
-from qa.corpus.blocks import TITLE, Block, Kind
+from qa.corpus.blocks import TITLE, Block, Kind, UnreadableError
 from qa.corpus.web import blocks_of_page, read_html
 
 FILES = Path(__file__).parent / "files"
@@ -171,3 +171,10 @@ def test_a_paginated_draft_in_a_pre_reads_on_across_its_page_breaks():
         "for any day in that time."
     )
     assert kind_of(blocks, sentence) == Kind.CODE
+
+
+def test_a_page_nested_thousands_deep_is_unreadable_not_a_crash(tmp_path):
+    page = tmp_path / "deep.html"
+    page.write_text("<body>" + "<div><span>" * 5000 + "text" + "</span></div>" * 5000)
+    with pytest.raises(UnreadableError, match="nested too deep"):
+        read_html(page)

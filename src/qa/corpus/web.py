@@ -17,7 +17,7 @@ from pathlib import Path
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from qa.corpus import furniture, preformatted
-from qa.corpus.blocks import Block, Kind, clean, with_title
+from qa.corpus.blocks import Block, Kind, UnreadableError, clean, with_title
 from qa.corpus.tables import row_text
 
 _BLOCK_TAGS = frozenset(
@@ -49,7 +49,10 @@ def blocks_of_page(page: bytes | str) -> list[Block]:
         return []
     root = _main(tree, body)
     walker = _Walker(len(clean(root.text())))
-    walker.walk(root, Kind.BODY)
+    try:
+        walker.walk(root, Kind.BODY)
+    except RecursionError as exc:  # thousands of elements deep: no document is written so
+        raise UnreadableError("elements nested too deep to read") from exc
     walker.flush(Kind.BODY)
     blocks = _without_source_sections(walker.blocks)
     blocks = [b for b in blocks if not (b.level is None and furniture.is_byline(b.text)) and b.text]
