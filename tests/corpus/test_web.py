@@ -1,7 +1,7 @@
 """Web pages read as a careful reader reads them: real pages (Sphinx and DocBook documentation
 with their sidebars, navigation and footers, committed under files/, see SOURCES.md), a page
 pandoc makes with footnotes, a table, lists and code, and an Internet-Draft as xml2rfc
-paginates it, shown in a <pre>."""
+paginates it, shown in one <pre> or, as the IETF's rfc2html shows it, in one <pre> a page."""
 
 import html
 from pathlib import Path
@@ -155,11 +155,22 @@ def test_pandoc_page_reads_in_order_with_each_kind(pandoc_page):
     ]
 
 
-def test_a_paginated_draft_in_a_pre_reads_on_across_its_page_breaks():
+@pytest.fixture(scope="module")
+def draft_pages() -> dict[str, list[Block]]:
+    """The draft as xml2rfc pages it, in one <pre>; and as the IETF's rfc2html shows it on
+    the web, one <pre> a page, each page's footer and the next one's header in grey."""
     draft = (FILES / "draft-example-tide-tables-00.txt").read_text(encoding="utf-8")
-    assert draft.count("\f") >= 5 and "[Page 5]" in draft  # xml2rfc's pages
+    assert draft.count("\f") >= 5 and "[Page 5]" in draft
     page = f"<html><body><h1>A draft</h1><pre>{html.escape(draft)}</pre></body></html>"
-    blocks = blocks_of_page(page)
+    return {
+        "one pre": blocks_of_page(page),
+        "a pre a page": read_html(FILES / "draft-example-tide-tables-00.html"),
+    }
+
+
+@pytest.mark.parametrize("shown", ["one pre", "a pre a page"])
+def test_a_paginated_draft_reads_on_across_its_page_breaks(draft_pages, shown):
+    blocks = draft_pages[shown]
     assert {b.kind for b in blocks if b.level is None} == {Kind.CODE}
     text = flat(blocks)
     assert "[Page" not in text and "Expires 9 June 2027" not in text  # the footers

@@ -17,7 +17,8 @@ LONG = 40  # lines: a longer preformatted text is cut at its blank lines
 def without_page_furniture(text: str) -> str:
     """`text` without page footers, form feeds and the running header after each page
     break; the lines on either side of a break are joined with no blank line between."""
-    lines = text.replace("\r\n", "\n").split("\n")
+    text = re.sub(r"\n?\f\n?", "\n\f\n", text.replace("\r\n", "\n"))  # a break on a line of its own
+    lines = text.split("\n")
     out: list[str] = []
     i = 0
     while i < len(lines):
@@ -34,6 +35,12 @@ def without_page_furniture(text: str) -> str:
         out.append(line)
         i += 1
     return "\n".join(out).strip("\n")
+
+
+def ends_a_page(text: str) -> bool:
+    """Whether the last line of `text` is a page footer ("... [Page 8]")."""
+    lines = [line for line in text.split("\n") if line.strip()]
+    return bool(lines) and _FOOTER.search(lines[-1]) is not None
 
 
 def _after_header(lines: list[str], i: int) -> int:

@@ -95,7 +95,11 @@ class _Walker:
             self.blocks.append(Block(text, kind=kind))
 
     def walk(self, node: LexborNode, kind: Kind) -> None:
-        for child in node.iter(include_text=True):
+        children = list(node.iter(include_text=True))
+        skip_to = 0
+        for i, child in enumerate(children):
+            if i < skip_to:
+                continue  # a page of a paged text, read with the page before it
             tag = child.tag
             if tag == "-text":
                 self._buffer.append(child.text_content or "")
@@ -110,7 +114,7 @@ class _Walker:
             elif tag == "pre":
                 self.flush(kind)
                 code = Kind.CODE if kind == Kind.BODY else kind
-                text = _INVISIBLE.sub("", _preformatted_text(child))
+                text, skip_to = _paged_text(children, i)
                 self.blocks += [Block(p, kind=code) for p in preformatted.pieces(text)]
             elif tag == "table":
                 self.flush(kind)
@@ -196,6 +200,26 @@ class _Walker:
             for _, nested in read:
                 for inner in nested:
                     self.table(inner, kind)
+
+
+def _paged_text(children: list[LexborNode], i: int) -> tuple[str, int]:
+    """The text of the <pre> at `children[i]`, and of the <pre> elements after it while each
+    one before ends in a page footer (a paged text shown one page a <pre>, as the IETF shows
+    an RFC), joined by page breaks; and the index of the first child after them."""
+    texts = [_preformatted_text(children[i])]
+    j = i + 1
+    while j < len(children) and preformatted.ends_a_page(texts[-1]):
+        child = children[j]
+        if child.tag == "pre":
+            texts.append(_preformatted_text(child))
+        elif not (
+            child.tag in ("-comment", "hr", "br")
+            or (child.tag == "-text" and not (child.text_content or "").strip())
+        ):
+            break
+        j += 1
+    last = max(k for k in range(i, j) if children[k].tag == "pre")
+    return _INVISIBLE.sub("", preformatted.PAGE_BREAK.join(texts)), last + 1
 
 
 def _preformatted_text(node: LexborNode) -> str:
