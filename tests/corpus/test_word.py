@@ -1,7 +1,7 @@
 """Word files read whole and in document order: pandoc's Word file of a markdown document
 with tables, footnotes and lists (made here), and LibreOffice's of a document with a text
-box, merged and nested table cells, a footnote, an endnote and a house heading style
-(files/harbour.docx, made from files/harbour.fodt, see SOURCES.md)."""
+box, merged and nested table cells, a footnote, an endnote, a house heading style and a
+table of contents (files/harbour.docx, made from files/harbour.fodt, see SOURCES.md)."""
 
 from pathlib import Path
 
@@ -103,6 +103,14 @@ def test_merged_and_nested_cells_are_read_once(harbour):
         "Labour",  # "Northern arm" spans this row too; the next cell holds a table
         f"Day shift{CELL_SEPARATOR}0.4 million",
         f"Night shift{CELL_SEPARATOR}0.3 million",
+    ]
+
+
+def test_the_table_of_contents_is_contents_lines(harbour):
+    assert [(b.text, b.kind) for b in harbour[1:4]] == [
+        ("Contents", Kind.CONTENTS),
+        ("Harbour Works Plan 1", Kind.CONTENTS),
+        ("Costs of the works 1", Kind.CONTENTS),
     ]
 
 

@@ -30,6 +30,10 @@ _STYLE_MAP = [
         f"p[style-name='{name}'] => pre:separator('\\n')"
         for name in ("Source Code", "HTML Preformatted", "Plain Text", "Macro Text")
     ),
+    # A table of contents (Word's "TOC 1".."TOC 9" styles, the names LibreOffice writes too):
+    # contents lines, never quoted. (LibreOffice's "Table Contents" is a cell's text.)
+    "p[style-name='TOC Heading'] => p.toc:fresh",
+    *(f"p[style-name='TOC {n}'] => p.toc:fresh" for n in range(1, 10)),
 ]
 _HEADING_STYLE = re.compile(r"^heading\s*[1-9]$", re.I)
 _NOTE_ITEM = re.compile(r'<li id="((?:foot|end)note-[^"]*)"')
