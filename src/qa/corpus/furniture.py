@@ -26,7 +26,8 @@ _WORDS = frozenset(
     "cookie cookies consent gdpr nav menu breadcrumb breadcrumbs sidebar footer header masthead "
     "banner share sharing social related newsletter subscribe subscription advert advertisement "
     "ad ads popup modal skip jump editsection catlinks printfooter noprint byline dateline "
-    "author authors readtime reading pagination pager toolbar widget promo sponsored comments "
+    "author authors readtime reading-time read-time pagination pager toolbar widget promo "
+    "sponsored comments "
     "comment hatnote searchaux mwe sr srOnly references reflist refbegin bibliography "
     "citations backlinks backrefs backref".lower().split()
 )
@@ -90,19 +91,20 @@ def is_mark(node: LexborNode) -> bool:
     """A citation or footnote mark, a back link, an edit link or a heading's permalink: an
     inline element that is not part of the sentence it sits in."""
     names = words(node)
-    if names & {"reference", "footnote", "noteref", "fn", "mw"} and node.tag == "sup":
-        return True
-    if names & {"headerlink", "footnote", "anchor", "permalink", "fn"} and node.tag == "a":
-        return True
     if names & {"footnote-ref", "footnote-reference", "footnote-back", "fn-backref"}:
         return True
-    if names & {"label", "fn-bracket", "backrefs"} and node.tag == "span":
-        label = node.text().strip()
-        return _MARK.match(label) is not None or label.isdigit()
     text = node.text().strip()
-    if node.tag == "sup" and _MARK.match(text):
-        return True
-    return node.tag == "a" and bool(text) and all(c in _LINK_SIGNS for c in text)
+    if node.tag == "sup":
+        return bool(names & {"reference", "footnote", "noteref", "fn"}) or bool(_MARK.match(text))
+    if node.tag == "a":
+        if names & {"headerlink", "anchor", "permalink"} and len(text) <= 2:
+            return True  # a heading's link to itself, "¶" or "#" or an icon
+        if names & {"footnote", "fn"} and len(text) <= 6:
+            return True  # "1", "[12]"
+        return bool(text) and all(c in _LINK_SIGNS for c in text)
+    if node.tag == "span" and names & {"label", "fn-bracket", "backrefs"}:
+        return _MARK.match(text) is not None or text.isdigit()
+    return False
 
 
 def is_footnotes(node: LexborNode) -> bool:
