@@ -172,3 +172,31 @@ def test_the_question_is_shown_as_read_after_cleaning(pipeline):
     result = pipeline.ask("hw many north koreans live in canda")
     assert result.question == "hw many north koreans live in canda"
     assert result.resolved_question == "how many north koreans live in Canada"
+
+
+def test_a_sentence_two_documents_share_is_quoted_once(tmp_path, embedder):
+    """A manual and one of its chapters saved on its own: the answer quotes the shared
+    sentence once, not once from each document."""
+    from conftest import write_corpus
+    from qa.config import Settings
+    from qa.pipeline import Pipeline, build
+
+    chapter = (
+        "Uploading\n\nDelays\nAn upload waits in the queue before it moves on. "
+        "The delays are currently 2, 5 or 10 days, depending on the urgency.\n"
+    )
+    corpus = write_corpus(
+        tmp_path / "c",
+        {
+            "manual.txt": "The Manual\n\nIntro\nThis manual covers uploads.\n\n" + chapter,
+            "chapter.txt": chapter,
+        },
+    )
+    settings = Settings(corpus=corpus, index=tmp_path / "i")
+    build(settings, embedder=embedder)
+    pipeline = Pipeline.load(settings, embedder=embedder)
+    answer = pipeline.ask("how many days is the upload delay?").answer
+    assert answer.answered
+    quotes = [" ".join(c.quote.split()) for c in answer.citations]
+    assert any("2, 5 or 10 days" in q for q in quotes)
+    assert len(quotes) == len(set(quotes)), quotes

@@ -85,15 +85,19 @@ def within_length(
     is_list: bool,
 ) -> tuple[list[int], list[float]]:
     """Sentence ids and scores of the chosen candidates that fit in MAX_ANSWER_CHARS (the
-    first always does; a list question may run longer)."""
+    first always does; a list question may run longer). A sentence whose words were already
+    quoted (the same text in another document, or again in this one) is not quoted twice."""
     ids: list[int] = []
     scores: list[float] = []
+    seen: set[str] = set()
     length = 0
     for i in chosen:
         sentence = index.sentences[candidates.sentence_ids[i]]
         size = sentence.end - sentence.start
-        if ids and not is_list and length + size > MAX_ANSWER_CHARS:
+        words = " ".join(index.sentence_text(sentence).split()).casefold()
+        if words in seen or (ids and not is_list and length + size > MAX_ANSWER_CHARS):
             continue
+        seen.add(words)
         ids.append(sentence.id)
         scores.append(float(probabilities[i]))
         length += size
