@@ -1,0 +1,198 @@
+"""A PDF page's text as a careful reader sees it: pdfium's characters with their boxes grouped
+into runs (one font size, one baseline, no wide gap), runs into columns (a two-column page's
+left column is read before its right one), columns into lines, and a line's runs into cells
+where a gap wider than a word space parts them (a table row's cells)."""
+
+import ctypes
+import statistics
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pypdfium2
+
+# A gap wider than this many font sizes parts two cells of a row (or two columns).
+CELL_GAP = 0.9
+_LINE_BREAKS = frozenset("\r\n")
+
+
+@dataclass(slots=True)
+class Run:
+    """Characters pdfium gives in a row at one baseline, without a wide gap between them."""
+
+    text: str
+    left: float
+    bottom: float
+    right: float
+    top: float
+    sizes: list[float] = field(default_factory=list)
+
+    @property
+    def size(self) -> float:
+        return statistics.median(self.sizes) if self.sizes else 0.0
+
+
+@dataclass(slots=True)
+class Line:
+    """A line of a page: its text, its cells (more than one: a table row's), where it sits
+    (PDF y grows upwards) and its median font size."""
+
+    text: str
+    page: int  # 1-based
+    top: float
+    bottom: float
+    size: float
+    left: float = 0.0
+    right: float = 0.0
+    cells: tuple[str, ...] = ()
+    starts: tuple[float, ...] = ()  # each cell's left edge
+    chars: int = 0
+
+
+def page_runs(page: "pypdfium2.PdfPage") -> list[Run]:
+    """The page's characters, in pdfium's order, as runs."""
+    import pypdfium2.raw as raw
+
+    textpage = page.get_textpage()
+    try:
+        count = textpage.count_chars()
+        text = textpage.get_text_range(0, count)
+        handle = textpage.raw
+        rect = raw.FS_RECTF()  # the loose box: the font's ascent to its descent
+        box = ctypes.byref(rect)
+        get_box, get_size = raw.FPDFText_GetLooseCharBox, raw.FPDFText_GetFontSize
+        runs: list[Run] = []
+        run: Run | None = None
+        for i, char in enumerate(text[:count]):
+            if char in _LINE_BREAKS:
+                run = None
+                continue
+            if char.isspace():
+                if run is not None:
+                    run.text += " "
+                continue
+            get_box(handle, i, box)
+            x0, y0, x1, y1 = rect.left, rect.bottom, rect.right, rect.top
+            size = get_size(handle, i) or (y1 - y0)
+            if run is not None and _continues(run, x0, y0, y1, size):
+                run.text += char
+                run.right = max(run.right, x1)
+                run.bottom, run.top = min(run.bottom, y0), max(run.top, y1)
+                run.sizes.append(size)
+            else:
+                run = Run(char, x0, y0, x1, y1, [size])
+                runs.append(run)
+        return runs
+    finally:
+        textpage.close()
+
+
+def _continues(run: Run, left: float, bottom: float, top: float, size: float) -> bool:
+    """Whether a character goes on the run: on its line, neither behind it nor far after."""
+    middle = (bottom + top) / 2
+    if not run.bottom - 0.2 * size <= middle <= run.top + 0.2 * size:
+        return False
+    return -0.5 * size <= left - run.right <= CELL_GAP * size
+
+
+def page_lines(runs: list[Run], page: int) -> list[Line]:
+    """The page's lines in reading order: top to bottom, and on a two-column stretch of the
+    page the left column before the right one."""
+    runs = [r for r in runs if r.text.strip()]
+    if not runs:
+        return []
+    gutter = _gutter(runs)
+    if gutter is None:
+        return _lines(runs, page)
+    lines: list[Line] = []
+    band: list[Run] = []
+    for run in sorted(runs, key=lambda r: -r.top):
+        if run.left < gutter < run.right:  # across both columns: the band above ends here
+            lines += _columns(band, gutter, page) + _lines([run], page)
+            band = []
+        else:
+            band.append(run)
+    return lines + _columns(band, gutter, page)
+
+
+def _columns(runs: list[Run], gutter: float, page: int) -> list[Line]:
+    left = [r for r in runs if r.right <= gutter]
+    right = [r for r in runs if r.left >= gutter]
+    return _lines(left, page) + _lines(right, page)
+
+
+def _gutter(runs: list[Run]) -> float | None:
+    """The x of the white strip parting two columns of text, if the page has them: crossed
+    by few runs, with many wide runs on either side."""
+    x0, x1 = min(r.left for r in runs), max(r.right for r in runs)
+    width = x1 - x0
+    if width <= 0:
+        return None
+    best: tuple[int, float] | None = None
+    for step in range(30, 71):
+        x = x0 + width * step / 100
+        crossing = sum(1 for r in runs if r.left < x < r.right)
+        if best is None or crossing < best[0]:
+            best = (crossing, x)
+    assert best is not None
+    crossing, x = best
+    left = [r.right - r.left for r in runs if r.right <= x]
+    right = [r.right - r.left for r in runs if r.left >= x]
+    wide = 0.3 * width
+    if crossing > 0.1 * len(runs) or len(left) < 5 or len(right) < 5:
+        return None
+    if statistics.median(left) < wide or statistics.median(right) < wide:
+        return None
+    # the strip's middle: halfway between the left column's right edge and the right's left
+    edge = max((r.right for r in runs if r.right <= x), default=x)
+    start = min((r.left for r in runs if r.left >= x), default=x)
+    return (edge + start) / 2
+
+
+def _lines(runs: list[Run], page: int) -> list[Line]:
+    """Runs grouped into lines by their vertical overlap, each line's runs left to right."""
+    groups: list[list[Run]] = []
+    for run in sorted(runs, key=lambda r: -r.top):
+        if groups and _overlaps(groups[-1], run):
+            groups[-1].append(run)
+        else:
+            groups.append([run])
+    return [_line(sorted(g, key=lambda r: r.left), page) for g in groups]
+
+
+def _overlaps(group: list[Run], run: Run) -> bool:
+    top = max(r.top for r in group)
+    bottom = min(r.bottom for r in group)
+    overlap = min(top, run.top) - max(bottom, run.bottom)
+    return overlap > 0.5 * min(top - bottom, run.top - run.bottom)
+
+
+def _line(runs: list[Run], page: int) -> Line:
+    sizes = [s for r in runs for s in r.sizes]
+    size = statistics.median(sizes)
+    cells: list[str] = []
+    starts: list[float] = []
+    previous: Run | None = None
+    for run in runs:
+        text = run.text.strip()
+        gap = run.left - previous.right if previous else 0.0
+        if previous is None or gap > CELL_GAP * size:
+            cells.append(text)
+            starts.append(run.left)
+        elif gap > 0.1 * size:
+            cells[-1] += " " + text
+        else:
+            cells[-1] += text
+        previous = run
+    return Line(
+        " ".join(cells),
+        page,
+        top=max(r.top for r in runs),
+        bottom=min(r.bottom for r in runs),
+        size=size,
+        left=runs[0].left,
+        right=max(r.right for r in runs),
+        cells=tuple(cells),
+        starts=tuple(starts),
+        chars=len(sizes),
+    )
