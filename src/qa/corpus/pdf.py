@@ -83,7 +83,7 @@ def _metadata_title(pdf: "pypdfium2.PdfDocument") -> str:
 
 def _blocks(lines: list[Line], figures: dict, title: str) -> list[Block]:
     if not lines:
-        return [Block(title, TITLE)] if title else []
+        return [Block(title, TITLE, ((0, 1),))] if title else []
     body = _body_size(lines)
     line_kinds = kinds(lines, body, figures)
     sizes = sorted({round(line.size, 1) for line in lines if line.size > body * 1.15}, reverse=True)
@@ -202,6 +202,7 @@ class _Builder:
             self._close()
             current = None
         if current is None:
+            self._flush_notes()  # footnotes met while no paragraph was open
             current = self.open = _Paragraph(Kind.BODY, level)
         current.add(line, clean(line.text))
 
@@ -211,8 +212,6 @@ class _Builder:
             return False
         if column_break(previous, line):  # over a page or column break: unless it ended
             return _SENTENCE_END.search(current.text) is None
-        if self.notes:
-            return False
         return previous.bottom - line.bottom <= (self.leading + 0.3) * line.size
 
     def footnote(self, line: Line) -> None:
@@ -221,8 +220,6 @@ class _Builder:
         if not self.notes or (_MARK.match(text) and line.left <= self.notes[-1].columns[0] + 1):
             self.notes.append(_Paragraph(Kind.FOOTNOTE, columns=(line.left,)))
         self.notes[-1].add(line, text)
-        if self.open is None:
-            self._flush_notes()
 
     def table(self, line: Line) -> None:
         self._close()
@@ -292,7 +289,7 @@ def _with_title(blocks: list[Block], title: str) -> list[Block]:
     if title:
         same = title.casefold()
         rest = [b for b in blocks[:5] if not (b.level is not None and b.text.casefold() == same)]
-        return [Block(title, TITLE, ()), *rest, *blocks[5:]]
+        return [Block(title, TITLE, ((0, 1),)), *rest, *blocks[5:]]
     headings = [
         (b.level, i)
         for i, b in enumerate(blocks)

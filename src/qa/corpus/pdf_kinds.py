@@ -27,24 +27,30 @@ _SENTENCE_END = re.compile(r"[.!?:;][\"'”’)\]]*$")
 def drop_furniture(pages: list[list[Line]]) -> list[list[Line]]:
     """Each page's lines without its running header and footer: a line among the top or
     bottom few of a page whose shape (numbers blanked) sits at an edge of three or more pages
-    (two in a short document), or a lone page number, web address or print date there."""
+    (two in a short document) in its usual size, or a lone page number, web address or print
+    date there."""
     edges: Counter[str] = Counter()
+    sizes: dict[str, float] = {}
     for page in pages:
         edges.update({_shape(line) for line in _edges(page)})
+        for line in _edges(page):
+            sizes[_shape(line)] = min(line.size, sizes.get(_shape(line), line.size))
     needed = 3 if len(pages) >= 6 else 2
     kept = []
     for page in pages:
         edge = {id(line) for line in _edges(page)}
         apart = {id(line) for line in _set_apart(page)}
-        kept.append(
-            [
-                line
-                for line in page
-                if id(line) not in edge
-                or not (edges[_shape(line)] >= needed and len(pages) > 1)
-                and not _lone_furniture(line, id(line) in apart)
-            ]
-        )
+
+        def furniture(line: Line) -> bool:
+            if id(line) not in edge:
+                return False
+            shape = _shape(line)
+            running = edges[shape] >= needed and len(pages) > 1
+            if running and line.size <= 1.3 * sizes[shape]:  # not a title page's title
+                return True
+            return _lone_furniture(line, id(line) in apart)
+
+        kept.append([line for line in page if not furniture(line)])
     return kept
 
 

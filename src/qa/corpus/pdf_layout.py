@@ -56,14 +56,18 @@ def page_runs(page: "pypdfium2.PdfPage") -> list[Run]:
     textpage = page.get_textpage()
     try:
         count = textpage.count_chars()
-        text = textpage.get_text_range(0, count)
         handle = textpage.raw
         rect = raw.FS_RECTF()  # the loose box: the font's ascent to its descent
         box = ctypes.byref(rect)
         get_box, get_size = raw.FPDFText_GetLooseCharBox, raw.FPDFText_GetFontSize
+        get_unicode = raw.FPDFText_GetUnicode
         runs: list[Run] = []
         run: Run | None = None
-        for i, char in enumerate(text[:count]):
+        for i in range(count):  # by character: the text's indices drift from them at times
+            code = get_unicode(handle, i)
+            if not code or code >= 0x110000:  # a glyph without a character
+                continue
+            char = chr(code)
             if char in _LINE_BREAKS:
                 run = None
                 continue
@@ -73,7 +77,8 @@ def page_runs(page: "pypdfium2.PdfPage") -> list[Run]:
                 continue
             get_box(handle, i, box)
             x0, y0, x1, y1 = rect.left, rect.bottom, rect.right, rect.top
-            size = get_size(handle, i) or (y1 - y0)
+            # the type's height as drawn: a font size alone misses the text's scaling
+            size = (y1 - y0) or get_size(handle, i)
             if run is not None and _continues(run, x0, y0, y1, size):
                 run.text += char
                 run.right = max(run.right, x1)
