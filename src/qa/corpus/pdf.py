@@ -8,6 +8,7 @@ kept whole over a page or column break and the footnotes that interrupt it."""
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,6 +31,7 @@ _FILE_NAME = re.compile(
     re.IGNORECASE,
 )
 _TITLE_PAGES = 3  # a title without metadata is the largest type on the first pages
+
 
 def read_pdf(path: Path) -> list[Block]:
     """The PDF's blocks: its title, headings and paragraphs of each kind, in reading order."""
@@ -116,7 +118,7 @@ def _body_size(lines: list[Line]) -> float:
 def _leading(lines: list[Line]) -> float:
     """The usual distance from a line's baseline to the next one's, in font sizes."""
     counts: Counter[float] = Counter()
-    for previous, line in zip(lines, lines[1:], strict=False):
+    for previous, line in pairwise(lines):
         if line.page == previous.page and abs(line.size - previous.size) < 0.1:
             ratio = (previous.bottom - line.bottom) / line.size
             if 0.8 < ratio < 3:
@@ -222,28 +224,23 @@ class _Builder:
         self.notes[-1].add(line, text)
 
     def table(self, line: Line) -> None:
+        """A table row's lines: its cells' text put in their columns, line by line, until
+        a wider step down (or a new stretch of table) starts the next row."""
         self._close()
         row = self.row
-        gap = row.last.bottom - line.top if row is not None and row.last else 0.0  # type: ignore[union-attr]
-        new_row = (
+        if (
             row is None
             or row.last is None
+            or row.columns != line.separators
             or column_break(row.last, line)
-            or (len(line.cells) >= 2 and abs(line.starts[0] - row.columns[0]) < 3)
-            or gap > 0.6 * line.size
-        )
-        if new_row:
+            or row.last.bottom - line.bottom > (self.leading + 0.2) * line.size
+        ):
             self._close_row()
-            row = self.row = _Paragraph(Kind.TABLE, columns=line.starts)
-            row.cells = list(line.cells)
+            row = self.row = _Paragraph(Kind.TABLE, columns=line.separators)
+            row.cells = [""] * (len(line.separators) + 1)
             row.pages = [(0, line.page)]
-            row.last = line
-            return
-        assert row is not None
-        for start, cell in zip(line.starts, line.cells, strict=True):
-            column = max((i for i, c in enumerate(row.columns) if c <= start + 3), default=0)
-            while len(row.cells) <= column:
-                row.cells.append("")
+        for start, end, cell in zip(line.starts, line.ends, line.cells, strict=True):
+            column = sum(1 for x in row.columns if x < (start + end) / 2)
             row.cells[column] = _joined(row.cells[column], cell)
         row.last = line
 
@@ -300,4 +297,3 @@ def _with_title(blocks: list[Block], title: str) -> list[Block]:
     _, first = min(headings)
     heading = blocks[first]
     return [Block(heading.text, TITLE, heading.pages), *blocks[:first], *blocks[first + 1 :]]
-

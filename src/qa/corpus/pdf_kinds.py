@@ -36,22 +36,24 @@ def drop_furniture(pages: list[list[Line]]) -> list[list[Line]]:
         for line in _edges(page):
             sizes[_shape(line)] = min(line.size, sizes.get(_shape(line), line.size))
     needed = 3 if len(pages) >= 6 else 2
+    # each running shape with the smallest size it is seen in at an edge
+    running = {s: sizes[s] for s, n in edges.items() if n >= needed and len(pages) > 1}
     kept = []
     for page in pages:
         edge = {id(line) for line in _edges(page)}
         apart = {id(line) for line in _set_apart(page)}
-
-        def furniture(line: Line) -> bool:
-            if id(line) not in edge:
-                return False
-            shape = _shape(line)
-            running = edges[shape] >= needed and len(pages) > 1
-            if running and line.size <= 1.3 * sizes[shape]:  # not a title page's title
-                return True
-            return _lone_furniture(line, id(line) in apart)
-
-        kept.append([line for line in page if not furniture(line)])
+        kept.append([line for line in page if not _furniture(line, edge, apart, running)])
     return kept
+
+
+def _furniture(line: Line, edge: set[int], apart: set[int], running: dict[str, float]) -> bool:
+    """An edge line in a running header's shape and size, or a lone page number there."""
+    if id(line) not in edge:
+        return False
+    shape = _shape(line)
+    if shape in running and line.size <= 1.3 * running[shape]:  # not a title page's title
+        return True
+    return _lone_furniture(line, id(line) in apart)
 
 
 def _set_apart(page: list[Line]) -> list[Line]:
@@ -119,8 +121,10 @@ def _mark_footnotes(lines: list[Line], body_size: float, result: list[Kind]) -> 
     starting with a footnote mark."""
     i = 0
     while i < len(lines):
-        if result[i] != Kind.BODY or not _small(lines[i], body_size) or not _MARK.match(
-            clean(lines[i].text)
+        if (
+            result[i] != Kind.BODY
+            or not _small(lines[i], body_size)
+            or not _MARK.match(clean(lines[i].text))
         ):
             i += 1
             continue
@@ -147,9 +151,9 @@ def _mark_contents(lines: list[Line], result: list[Kind]) -> None:
     for order in (range(len(lines)), range(len(lines) - 1, -1, -1)):
         previous = None
         for i in order:
-            if result[i] == Kind.BODY and previous is not None and result[previous] == Kind.CONTENTS:
-                if lines[i].page == lines[previous].page and _numbered(lines[i]):
-                    result[i] = Kind.CONTENTS
+            after_contents = previous is not None and result[previous] == Kind.CONTENTS
+            if after_contents and result[i] == Kind.BODY and _numbered(lines[i]):
+                result[i] = Kind.CONTENTS if lines[i].page == lines[previous].page else result[i]
             previous = i
     start = 0
     while start < len(lines):
@@ -172,32 +176,63 @@ def _index_line(line: Line) -> bool:
 
 
 def _mark_tables(lines: list[Line], result: list[Kind]) -> None:
-    """Table rows: lines of two or more cells, two or more in a row sharing cell edges, and
-    the one-cell lines among them that start at one of those edges (a cell's next line)."""
+    """Table rows: a stretch of lines of one page and column holding two or more lines of
+    two or more cells whose edges line up, and the one-cell lines among them that start at
+    one of those edges (a cell's next line). Each gets the x of the white strips parting
+    the stretch's columns, by which its cells are put in their columns."""
     i = 0
     while i < len(lines):
         if result[i] != Kind.BODY or len(lines[i].cells) < 2:
             i += 1
             continue
-        columns = list(lines[i].starts)
-        end = i + 1
-        while end < len(lines) and result[end] == Kind.BODY:
-            line = lines[end]
-            if column_break(lines[end - 1], line) or not _aligned(line, columns):
-                break
+        start, end = i, i + 1
+        edges = set(lines[i].starts)
+        while end < len(lines) and _in_table(lines, end, end - 1, result, edges):
+            edges |= set(lines[end].starts) if len(lines[end].cells) > 1 else set()
             end += 1
-        rows = [line for line in lines[i:end] if len(line.cells) >= 2]
+        while start > 0 and _in_table(lines, start - 1, start, result, edges):
+            start -= 1
+        rows = [line for line in lines[start:end] if len(line.cells) >= 2]
         if len(rows) >= 2 and _shared_edges(rows) >= 2:
-            result[i:end] = [Kind.TABLE] * (end - i)
+            separators = _separators(lines[start:end])
+            for k in range(start, end):
+                result[k] = Kind.TABLE
+                lines[k].separators = separators
         i = end
 
 
-def _aligned(line: Line, columns: list[float]) -> bool:
-    return all(any(abs(start - c) < 3 for c in columns) for start in line.starts) and (
-        len(line.cells) >= 2 or line.starts[0] > columns[0] + 3
-    )
+def _in_table(lines: list[Line], k: int, neighbour: int, result: list[Kind], edges: set) -> bool:
+    line = lines[k]
+    if result[k] != Kind.BODY or column_break(*sorted((lines[k], lines[neighbour]), key=_order)):
+        return False
+    if len(line.cells) >= 2:
+        return True
+    return any(abs(line.starts[0] - e) < 3 for e in edges) and line.starts[0] > min(edges) + 3
+
+
+def _order(line: Line) -> tuple[int, float]:
+    return line.page, -line.top
 
 
 def _shared_edges(rows: list[Line]) -> int:
-    first, *rest = rows
-    return sum(1 for s in first.starts if all(any(abs(s - t) < 3 for t in r.starts) for r in rest))
+    """How many cell edges two or more of a stretch's multi-cell lines share."""
+    shared: list[float] = []
+    for k, row in enumerate(rows):
+        for start in row.starts:
+            others = rows[:k] + rows[k + 1 :]
+            seen = any(abs(start - t) < 3 for r in others for t in r.starts)
+            if seen and not any(abs(start - s) < 3 for s in shared):
+                shared.append(start)
+    return len(shared)
+
+
+def _separators(lines: list[Line]) -> tuple[float, ...]:
+    """The x of each white strip that no cell of the lines crosses."""
+    spans = sorted((s, e) for line in lines for s, e in zip(line.starts, line.ends, strict=True))
+    separators = []
+    reach = spans[0][1]
+    for start, end in spans[1:]:
+        if start > reach:
+            separators.append((reach + start) / 2)
+        reach = max(reach, end)
+    return tuple(separators)

@@ -46,7 +46,9 @@ class Line:
     right: float = 0.0
     cells: tuple[str, ...] = ()
     starts: tuple[float, ...] = ()  # each cell's left edge
+    ends: tuple[float, ...] = ()  # and right edge
     chars: int = 0
+    separators: tuple[float, ...] = ()  # a table row's: the x of the white between columns
 
 
 def page_runs(page: "pypdfium2.PdfPage") -> list[Run]:
@@ -177,6 +179,7 @@ def _line(runs: list[Run], page: int) -> Line:
     size = statistics.median(sizes)
     cells: list[str] = []
     starts: list[float] = []
+    ends: list[float] = []
     previous: Run | None = None
     for run in runs:
         text = run.text.strip()
@@ -184,10 +187,12 @@ def _line(runs: list[Run], page: int) -> Line:
         if previous is None or gap > CELL_GAP * size:
             cells.append(text)
             starts.append(run.left)
+            ends.append(run.right)
         elif gap > 0.1 * size:
             cells[-1] += " " + text
         else:
             cells[-1] += text
+        ends[-1] = max(ends[-1], run.right)
         previous = run
     return Line(
         " ".join(cells),
@@ -199,5 +204,6 @@ def _line(runs: list[Run], page: int) -> Line:
         right=max(r.right for r in runs),
         cells=tuple(cells),
         starts=tuple(starts),
+        ends=tuple(ends),
         chars=len(sizes),
     )
