@@ -101,6 +101,8 @@ def _blocks(lines: list[Line], figures: dict, title: str) -> list[Block]:
             builder.footnote(line)
         elif kind == Kind.TABLE:
             builder.table(line)
+        elif kind == Kind.CODE:
+            builder.code(line)
         else:
             builder.single(line, kind)
     blocks = builder.finish()
@@ -142,7 +144,7 @@ class _Paragraph:
         text = self.text
         if not text:
             mark, text = 0, piece
-        elif _broken_word(text, piece):
+        elif self.kind != Kind.CODE and _broken_word(text, piece):
             mark, text = len(text) - 1, text[:-1] + piece
         else:
             mark, text = len(text) + 1, f"{text} {piece}"
@@ -210,11 +212,26 @@ class _Builder:
 
     def _continues(self, current: _Paragraph, line: Line, level: int | None) -> bool:
         previous = current.last
-        if previous is None or level != current.level:
+        if previous is None or level != current.level or current.kind != Kind.BODY:
             return False
         if column_break(previous, line):  # over a page or column break: unless it ended
             return _SENTENCE_END.search(current.text) is None
         return previous.bottom - line.bottom <= (self.leading + 0.3) * line.size
+
+    def code(self, line: Line) -> None:
+        """Lines of code: one block until a wider step down (over page breaks too)."""
+        self._close_row()
+        current = self.open
+        if current is not None and current.last is not None:
+            previous = current.last
+            step = previous.bottom - line.bottom > (self.leading + 0.3) * line.size
+            if current.kind != Kind.CODE or (step and not column_break(previous, line)):
+                self._close()
+                current = None
+        if current is None:
+            self._flush_notes()
+            current = self.open = _Paragraph(Kind.CODE)
+        current.add(line, clean(line.text))
 
     def footnote(self, line: Line) -> None:
         self._close_row()

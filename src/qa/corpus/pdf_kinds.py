@@ -1,6 +1,7 @@
 """What each line of a PDF is, by where it sits and how it looks: page furniture (running
 headers and footers, page numbers, a browser's print header and footer), a footnote (smaller
-type at the bottom of a column, starting with its mark), a contents or index line, a figure's
+type at the bottom of a column, starting with its mark), code (a fixed-pitch font), a
+contents or index line, a figure's
 text (inside an image) or a table row (cells parted by wide gaps, aligned with the rows
 around it); anything else is body text."""
 
@@ -101,6 +102,9 @@ def kinds(lines: list[Line], body_size: float, figures: dict[int, list[tuple]]) 
             result[i] = Kind.FIGURE
     _mark_footnotes(lines, body_size, result)
     _mark_contents(lines, result)
+    for i, line in enumerate(lines):
+        if result[i] == Kind.BODY and line.mono:
+            result[i] = Kind.CODE
     _mark_tables(lines, result)
     return result
 
@@ -172,7 +176,7 @@ def _numbered(line: Line) -> bool:
 
 def _index_line(line: Line) -> bool:
     text = clean(line.text)
-    return len(text) < 70 and len(line.cells) <= 2 and _numbered(line)
+    return len(text) < 70 and len(line.cells) <= 2 and _numbered(line) and not line.mono
 
 
 def _mark_tables(lines: list[Line], result: list[Kind]) -> None:

@@ -4,6 +4,7 @@ left column is read before its right one), columns into lines, and a line's runs
 where a gap wider than a word space parts them (a table row's cells)."""
 
 import ctypes
+import re
 import statistics
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -26,6 +27,8 @@ class Run:
     right: float
     top: float
     sizes: list[float] = field(default_factory=list)
+    chars: list[int] = field(default_factory=list)  # pdfium's indices of its characters
+    mono: bool = False  # in a fixed-pitch (typewriter) font
 
     @property
     def size(self) -> float:
@@ -49,6 +52,7 @@ class Line:
     ends: tuple[float, ...] = ()  # and right edge
     chars: int = 0
     separators: tuple[float, ...] = ()  # a table row's: the x of the white between columns
+    mono: bool = False  # all in a fixed-pitch font: a line of code
 
 
 def page_runs(page: "pypdfium2.PdfPage") -> list[Run]:
@@ -86,12 +90,36 @@ def page_runs(page: "pypdfium2.PdfPage") -> list[Run]:
                 run.right = max(run.right, x1)
                 run.bottom, run.top = min(run.bottom, y0), max(run.top, y1)
                 run.sizes.append(size)
+                run.chars.append(i)
             else:
-                run = Run(char, x0, y0, x1, y1, [size])
+                run = Run(char, x0, y0, x1, y1, [size], [i])
                 runs.append(run)
+        for run in runs:
+            run.mono = _fixed_pitch(textpage, run.chars)
         return runs
     finally:
         textpage.close()
+
+
+# Fixed-pitch fonts by name: ...Mono, Courier, TeX's typewriter faces (cmtt10, t1xtt, ...).
+_MONO_NAME = re.compile(r"mono|courier|typewriter|consol|code|tt\d*$")
+
+
+def _fixed_pitch(textpage: "pypdfium2.PdfTextPage", chars: list[int]) -> bool:
+    """Whether a few characters spread over a run are all in a fixed-pitch font (by its
+    flags or its name): a run of code. Sampled, since asking for every character's font
+    would slow reading a long document."""
+    import pypdfium2.raw as raw
+
+    name = ctypes.create_string_buffer(128)
+    flags = ctypes.c_int()
+    step = max(1, len(chars) // 4)
+    for i in chars[::step]:
+        raw.FPDFText_GetFontInfo(textpage.raw, i, name, len(name), ctypes.byref(flags))
+        font = name.value.decode("latin-1").lower().rpartition("+")[2]
+        if not (flags.value & 1 or _MONO_NAME.search(font)):
+            return False
+    return bool(chars)
 
 
 def _continues(run: Run, left: float, bottom: float, top: float, size: float) -> bool:
@@ -206,4 +234,5 @@ def _line(runs: list[Run], page: int) -> Line:
         starts=tuple(starts),
         ends=tuple(ends),
         chars=len(sizes),
+        mono=all(r.mono for r in runs),
     )
