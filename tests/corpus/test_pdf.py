@@ -241,3 +241,10 @@ def test_lines_become_paragraphs_with_broken_words_joined_and_real_hyphens_kept(
         ("Turbines followed them into the navies of the world.", None),
     ]
     assert blocks[2].pages == ((0, 1), (len("Turbines followed them "), 2))
+
+
+def test_lines_in_a_typewriter_font_are_code():
+    blocks = read_pdf(POLICY)
+    code = [b.text for b in blocks if b.kind == Kind.CODE]
+    assert "old-prerm upgrade new-version" in code
+    assert all("old-prerm upgrade new-version" != b.text for b in of_kind(blocks, Kind.BODY))
