@@ -236,7 +236,8 @@ class _Builder:
     def footnote(self, line: Line) -> None:
         self._close_row()
         text = clean(line.text)
-        if not self.notes or (_MARK.match(text) and line.left <= self.notes[-1].columns[0] + 1):
+        aligned = self.notes and abs(line.left - self.notes[-1].columns[0]) < 0.5 * line.size
+        if not self.notes or (_MARK.match(text) and aligned):  # a mark where the last began
             self.notes.append(_Paragraph(Kind.FOOTNOTE, columns=(line.left,)))
         self.notes[-1].add(line, text)
 
