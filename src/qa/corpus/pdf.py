@@ -298,13 +298,22 @@ def _joined(text: str, piece: str) -> str:
     return f"{text} {piece}"
 
 
+_QUOTES = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"'})
+
+
+def _same(text: str, title: str) -> bool:
+    """Whether two titles are the same but for case and the quotes' shapes."""
+    return text.translate(_QUOTES).casefold() == title.translate(_QUOTES).casefold()
+
+
 def _with_title(blocks: list[Block], title: str) -> list[Block]:
     """The metadata's title, if meaningful (a heading that repeats it goes); else the first
     heading of the largest type on the first pages."""
-    if title:
-        same = title.casefold()
-        rest = [b for b in blocks[:5] if not (b.level is not None and b.text.casefold() == same)]
-        return [Block(title, TITLE, ((0, 1),)), *rest, *blocks[5:]]
+    if title:  # the heading repeating it, if any, is the title as the page prints it
+        for i, block in enumerate(blocks[:5]):
+            if block.level is not None and _same(block.text, title):
+                return [Block(block.text, TITLE, block.pages), *blocks[:i], *blocks[i + 1 :]]
+        return [Block(title, TITLE, ((0, 1),)), *blocks]
     headings = [
         (b.level, i)
         for i, b in enumerate(blocks)
