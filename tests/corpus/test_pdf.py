@@ -248,3 +248,20 @@ def test_lines_in_a_typewriter_font_are_code():
     code = [b.text for b in blocks if b.kind == Kind.CODE]
     assert "old-prerm upgrade new-version" in code
     assert all("old-prerm upgrade new-version" != b.text for b in of_kind(blocks, Kind.BODY))
+
+
+def test_a_one_page_print_loses_its_header_and_footer_too(tmp_path):
+    page = tmp_path / "note.html"
+    page.write_text(
+        "<!doctype html><html><head><title>Quay note</title></head><body><h1>Quay note</h1>"
+        "<p>The night shift found the spreader's twist locks worn and replaced them.</p>"
+        "</body></html>",
+        encoding="utf-8",
+    )
+    print_pdf(page, tmp_path / "note.pdf")
+    assert len(page_texts(tmp_path / "note.pdf")) == 1
+    blocks = read_pdf(tmp_path / "note.pdf")
+    assert [(b.text, b.level) for b in blocks] == [
+        ("Quay note", TITLE),
+        ("The night shift found the spreader's twist locks worn and replaced them.", None),
+    ]
