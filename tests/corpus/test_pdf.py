@@ -247,7 +247,7 @@ def test_lines_in_a_typewriter_font_are_code():
     blocks = read_pdf(POLICY)
     code = [b.text for b in blocks if b.kind == Kind.CODE]
     assert "old-prerm upgrade new-version" in code
-    assert all("old-prerm upgrade new-version" != b.text for b in of_kind(blocks, Kind.BODY))
+    assert all(b.text != "old-prerm upgrade new-version" for b in of_kind(blocks, Kind.BODY))
 
 
 def test_a_one_page_print_loses_its_header_and_footer_too(tmp_path):
@@ -264,4 +264,33 @@ def test_a_one_page_print_loses_its_header_and_footer_too(tmp_path):
     assert [(b.text, b.level) for b in blocks] == [
         ("Quay note", TITLE),
         ("The night shift found the spreader's twist locks worn and replaced them.", None),
+    ]
+
+
+def test_a_vector_chart_s_labels_in_a_print_are_figure_text(tmp_path):
+    bars = "".join(
+        f'<rect x="{60 + 70 * i}" y="{190 - h}" width="40" height="{h}" fill="#69c"/>'
+        f'<text x="{60 + 70 * i}" y="205">{season}</text>'
+        for i, (season, h) in enumerate((("Spring", 100), ("Summer", 130), ("Autumn", 70)))
+    )
+    ticks = "".join(f'<text x="8" y="{193 - v}">{v}</text>' for v in (0, 50, 100, 150))
+    page = tmp_path / "chart.html"
+    page.write_text(
+        "<!doctype html><html><head><title>Seasonal report</title></head><body>"
+        "<p>The array produced most of its energy in summer, as the chart shows.</p>"
+        '<svg xmlns="http://www.w3.org/2000/svg" width="300" height="220" font-size="11">'
+        '<line x1="40" y1="190" x2="280" y2="190" stroke="black"/>'
+        f'{bars}{ticks}<text x="120" y="14">Output by season (MWh)</text></svg>'
+        "<p>Output was lower in autumn because of planned maintenance.</p></body></html>",
+        encoding="utf-8",
+    )
+    print_pdf(page, tmp_path / "chart.pdf", "--no-pdf-header-footer")
+    blocks = read_pdf(tmp_path / "chart.pdf")
+    figure = [b.text for b in blocks if b.kind == Kind.FIGURE]
+    assert "Output by season (MWh)" in figure and "150" in figure
+    assert any("Spring" in f and "Autumn" in f for f in figure)
+    body = [b.text for b in of_kind(blocks, Kind.BODY)]
+    assert body == [
+        "The array produced most of its energy in summer, as the chart shows.",
+        "Output was lower in autumn because of planned maintenance.",
     ]

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from qa.corpus.blocks import TITLE, Block, Kind, UnreadableError, clean
 from qa.corpus.pdf_kinds import column_break, drop_furniture, kinds
-from qa.corpus.pdf_layout import Line, page_lines, page_runs
+from qa.corpus.pdf_layout import Figures, Line, page_figures, page_lines, page_runs
 
 if TYPE_CHECKING:
     import pypdfium2
@@ -47,7 +47,7 @@ def read_pdf(path: Path) -> list[Block]:
             page = pdf[index]
             try:
                 pages.append(page_lines(page_runs(page), index + 1))
-                figures[index + 1] = _image_boxes(page)
+                figures[index + 1] = page_figures(page)
             finally:
                 page.close()
         title = _metadata_title(pdf)
@@ -59,22 +59,6 @@ def read_pdf(path: Path) -> list[Block]:
     return _blocks(lines, figures, title)
 
 
-def _image_boxes(page: "pypdfium2.PdfPage") -> list[tuple[float, float, float, float]]:
-    """The boxes of the page's images and embedded drawings (form XObjects): text drawn
-    on them is a figure's."""
-    import pypdfium2.raw as raw
-
-    boxes = []
-    width, height = page.get_size()
-    kinds = [raw.FPDF_PAGEOBJ_IMAGE, raw.FPDF_PAGEOBJ_FORM]
-    for obj in page.get_objects(filter=kinds, max_depth=1):
-        left, bottom, right, top = obj.get_bounds()
-        area = (right - left) * (top - bottom)
-        if 2500 < area < 0.5 * width * height:  # larger than an icon, less than the page
-            boxes.append((left, bottom, right, top))
-    return boxes
-
-
 def _metadata_title(pdf: "pypdfium2.PdfDocument") -> str:
     """The document's title from its metadata, unless it is empty or a file's name."""
     title = clean(pdf.get_metadata_dict().get("Title", "") or "")
@@ -83,7 +67,7 @@ def _metadata_title(pdf: "pypdfium2.PdfDocument") -> str:
     return title
 
 
-def _blocks(lines: list[Line], figures: dict, title: str) -> list[Block]:
+def _blocks(lines: list[Line], figures: dict[int, Figures], title: str) -> list[Block]:
     if not lines:
         return [Block(title, TITLE, ((0, 1),))] if title else []
     body = _body_size(lines)

@@ -9,7 +9,7 @@ import re
 from collections import Counter
 
 from qa.corpus.blocks import Kind, clean
-from qa.corpus.pdf_layout import Line
+from qa.corpus.pdf_layout import Box, Figures, Line
 
 _EDGE_LINES = 2  # lines at the top and at the bottom of a page that may be furniture
 _NUMBER = re.compile(r"\d+|\b[ivxlcdm]+\b", re.IGNORECASE)
@@ -94,12 +94,18 @@ def _lone_furniture(line: Line, apart: bool) -> bool:
     )
 
 
-def kinds(lines: list[Line], body_size: float, figures: dict[int, list[tuple]]) -> list[Kind]:
+def kinds(lines: list[Line], body_size: float, figures: dict[int, Figures]) -> list[Kind]:
     """The kind of each line of the document, in reading order."""
     result = [Kind.BODY] * len(lines)
-    for i, line in enumerate(lines):
-        if any(_inside(line, box) for box in figures.get(line.page, ())):
-            result[i] = Kind.FIGURE
+    by_page: dict[int, list[Line]] = {}
+    for line in lines:
+        by_page.setdefault(line.page, []).append(line)
+    for page, page_lines in by_page.items():
+        charts = _charts(figures.get(page, Figures()), page_lines)
+        images = figures[page].images if page in figures else []
+        for line in page_lines:
+            if _in_figure(line, images, charts, body_size):
+                result[lines.index(line)] = Kind.FIGURE
     _mark_footnotes(lines, body_size, result)
     _mark_contents(lines, result)
     for i, line in enumerate(lines):
@@ -109,10 +115,42 @@ def kinds(lines: list[Line], body_size: float, figures: dict[int, list[tuple]]) 
     return result
 
 
-def _inside(line: Line, box: tuple) -> bool:
+def _charts(figures: Figures, lines: list[Line]) -> list[tuple[Box, list[Box]]]:
+    """The drawings that are charts: one of their shapes at least is a sizeable one that
+    holds no text (a bar, a slice, a curve's area), where a shaded code block or a striped
+    table holds text in each."""
+    return [
+        (box, shapes)
+        for box, shapes in figures.drawings
+        if any(_empty(shape, lines) for shape in shapes)
+    ]
+
+
+def _empty(shape: Box, lines: list[Line]) -> bool:
+    left, bottom, right, top = shape
+    return right - left >= 8 and top - bottom >= 8 and not any(_inside(x, shape) for x in lines)
+
+
+def _in_figure(
+    line: Line, images: list[Box], charts: list[tuple[Box, list[Box]]], body_size: float
+) -> bool:
+    """Text on an image, or a chart's label: a short line (a few words, no sentence, not
+    code) within three lines' reach of a chart, not inside one of its shapes."""
+    if any(_inside(line, box) for box in images):
+        return True
+    text = clean(line.text)
+    if len(text.split()) > 5 or _SENTENCE_END.search(text) or line.mono:
+        return False
+    return any(
+        _inside(line, box, 3 * body_size) and not any(_inside(line, s) for s in shapes)
+        for box, shapes in charts
+    )
+
+
+def _inside(line: Line, box: Box, reach: float = 0.0) -> bool:
     left, bottom, right, top = box
     x, y = (line.left + line.right) / 2, (line.top + line.bottom) / 2
-    return left <= x <= right and bottom <= y <= top
+    return left - reach <= x <= right + reach and bottom - reach <= y <= top + reach
 
 
 def column_break(previous: Line, line: Line) -> bool:

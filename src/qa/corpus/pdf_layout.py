@@ -55,6 +55,68 @@ class Line:
     mono: bool = False  # all in a fixed-pitch font: a line of code
 
 
+Box = tuple[float, float, float, float]  # left, bottom, right, top
+
+
+@dataclass(slots=True)
+class Figures:
+    """Where a page draws pictures: images and embedded drawings (text on them is a
+    figure's), and vector drawings: clusters of paths (a chart's bars, curves and axes),
+    each with its shapes (paths wider and taller than a rule)."""
+
+    images: list[Box] = field(default_factory=list)
+    drawings: list[tuple[Box, list[Box]]] = field(default_factory=list)
+
+
+def page_figures(page: "pypdfium2.PdfPage") -> Figures:
+    """The page's images, embedded drawings (form XObjects) and clusters of vector paths,
+    each less than half the page."""
+    import pypdfium2.raw as raw
+
+    width, height = page.get_size()
+    figures = Figures()
+    paths: list[Box] = []
+    kinds = [raw.FPDF_PAGEOBJ_IMAGE, raw.FPDF_PAGEOBJ_FORM, raw.FPDF_PAGEOBJ_PATH]
+    for obj in page.get_objects(filter=kinds, max_depth=1):
+        box = obj.get_bounds()
+        w, h = box[2] - box[0], box[3] - box[1]
+        if w * h >= 0.5 * width * height:
+            continue
+        if obj.type == raw.FPDF_PAGEOBJ_PATH:
+            paths.append(box)
+        elif w * h > 2500:  # larger than an icon
+            figures.images.append(box)
+    for box, members in _clusters(paths):
+        shapes = [b for b in members if b[2] - b[0] > 3 and b[3] - b[1] > 3]
+        if len(shapes) >= 2:
+            figures.drawings.append((box, shapes))
+    return figures
+
+
+def _clusters(boxes: list[Box], reach: float = 6.0) -> list[tuple[Box, list[Box]]]:
+    """Boxes gathered while they come within `reach` of each other: each cluster's box and
+    its boxes."""
+    clusters: list[tuple[Box, list[Box]]] = []
+    for box in boxes:
+        members = [box]
+        for cluster in [c for c in clusters if _near(box, c[0], reach)]:
+            clusters.remove(cluster)
+            members += cluster[1]
+        bound = (
+            min(b[0] for b in members),
+            min(b[1] for b in members),
+            max(b[2] for b in members),
+            max(b[3] for b in members),
+        )
+        clusters.append((bound, members))
+    return clusters
+
+
+def _near(a: Box, b: Box, reach: float) -> bool:
+    across = a[0] - reach <= b[2] and b[0] - reach <= a[2]
+    return across and a[1] - reach <= b[3] and b[1] - reach <= a[3]
+
+
 def page_runs(page: "pypdfium2.PdfPage") -> list[Run]:
     """The page's characters, in pdfium's order, as runs."""
     import pypdfium2.raw as raw
