@@ -294,3 +294,21 @@ def test_a_vector_chart_s_labels_in_a_print_are_figure_text(tmp_path):
         "The array produced most of its energy in summer, as the chart shows.",
         "Output was lower in autumn because of planned maintenance.",
     ]
+
+
+def test_a_contents_page_with_numbers_first_is_contents(tmp_path):
+    entries = ("2 Letter from the chair", "12 Our harbours", "34 Community fund", "41 Accounts")
+    page = tmp_path / "report.html"
+    page.write_text(
+        "<!doctype html><html><head><title>Annual report</title></head><body>"
+        "<h1>Annual report</h1><h2>Contents</h2>"
+        + "".join(f"<div>{entry}</div>" for entry in entries)
+        + "<p>The year brought record traffic through all three harbours.</p></body></html>",
+        encoding="utf-8",
+    )
+    print_pdf(page, tmp_path / "report.pdf", "--no-pdf-header-footer")
+    blocks = read_pdf(tmp_path / "report.pdf")
+    assert [b.text for b in blocks if b.kind == Kind.CONTENTS] == list(entries)
+    assert [b.text for b in of_kind(blocks, Kind.BODY)] == [
+        "The year brought record traffic through all three harbours."
+    ]
