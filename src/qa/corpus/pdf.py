@@ -121,7 +121,7 @@ class _Paragraph:
     text: str = ""
     pages: list[tuple[int, int]] = field(default_factory=list)
     last: Line | None = None
-    columns: tuple[float, ...] = ()  # a table row's cell edges
+    columns: tuple[float, ...] = ()  # a row's column separators; a footnote's first x
     cells: list[str] = field(default_factory=list)
 
     def add(self, line: Line, piece: str) -> None:
@@ -227,22 +227,28 @@ class _Builder:
 
     def table(self, line: Line) -> None:
         """A table row's lines: its cells' text put in their columns, line by line, until
-        a wider step down (or a new stretch of table) starts the next row."""
+        the next row starts: after a wider step down, in another type size (a header row),
+        with a first cell where the row has one, or in a new stretch of table."""
         self._close()
         row = self.row
+        columns = [
+            sum(1 for x in line.separators if x < (s + e) / 2)
+            for s, e in zip(line.starts, line.ends, strict=True)
+        ]
         if (
             row is None
             or row.last is None
             or row.columns != line.separators
             or column_break(row.last, line)
             or row.last.bottom - line.bottom > (self.leading + 0.2) * line.size
+            or abs(row.last.size - line.size) > 0.05 * line.size
+            or (len(columns) > 1 and columns[0] == 0 and row.cells[0] != "")
         ):
             self._close_row()
             row = self.row = _Paragraph(Kind.TABLE, columns=line.separators)
             row.cells = [""] * (len(line.separators) + 1)
             row.pages = [(0, line.page)]
-        for start, end, cell in zip(line.starts, line.ends, line.cells, strict=True):
-            column = sum(1 for x in row.columns if x < (start + end) / 2)
+        for column, cell in zip(columns, line.cells, strict=True):
             row.cells[column] = _joined(row.cells[column], cell)
         row.last = line
 

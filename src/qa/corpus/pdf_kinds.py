@@ -108,10 +108,10 @@ def kinds(lines: list[Line], body_size: float, figures: dict[int, Figures]) -> l
                 result[lines.index(line)] = Kind.FIGURE
     _mark_footnotes(lines, body_size, result)
     _mark_contents(lines, result)
+    _mark_tables(lines, result)
     for i, line in enumerate(lines):
         if result[i] == Kind.BODY and line.mono:
             result[i] = Kind.CODE
-    _mark_tables(lines, result)
     return result
 
 
@@ -235,7 +235,8 @@ def _mark_tables(lines: list[Line], result: list[Kind]) -> None:
         while start > 0 and _in_table(lines, start - 1, start, result, edges):
             start -= 1
         rows = [line for line in lines[start:end] if len(line.cells) >= 2]
-        if len(rows) >= 2 and _shared_edges(rows) >= 2:
+        listing = all(line.mono for line in rows)  # aligned code is code
+        if len(rows) >= 2 and _shared_edges(rows) >= 2 and not listing:
             separators = _separators(lines[start:end])
             for k in range(start, end):
                 result[k] = Kind.TABLE
