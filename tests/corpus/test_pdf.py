@@ -312,3 +312,18 @@ def test_a_contents_page_with_numbers_first_is_contents(tmp_path):
     assert [b.text for b in of_kind(blocks, Kind.BODY)] == [
         "The year brought record traffic through all three harbours."
     ]
+
+
+def test_text_turned_in_the_margin_is_not_read_into_the_page(tmp_path):
+    page = tmp_path / "stamp.html"
+    page.write_text(
+        "<!doctype html><html><head><title>Stamp test</title></head>"
+        '<body style="margin-left:60px"><div style="position:absolute;left:-40px;top:300px;'
+        'transform:rotate(-90deg);font-size:20px">PREPRINT NOT REVIEWED</div>'
+        "<h1>Stamp test</h1><p>The body of the page is read as it stands.</p></body></html>",
+        encoding="utf-8",
+    )
+    print_pdf(page, tmp_path / "stamp.pdf", "--no-pdf-header-footer")
+    assert "PREPRINT" in page_texts(tmp_path / "stamp.pdf")[0]
+    blocks = read_pdf(tmp_path / "stamp.pdf")
+    assert [b.text for b in blocks] == ["Stamp test", "The body of the page is read as it stands."]

@@ -97,15 +97,15 @@ def _lone_furniture(line: Line, apart: bool) -> bool:
 def kinds(lines: list[Line], body_size: float, figures: dict[int, Figures]) -> list[Kind]:
     """The kind of each line of the document, in reading order."""
     result = [Kind.BODY] * len(lines)
-    by_page: dict[int, list[Line]] = {}
-    for line in lines:
-        by_page.setdefault(line.page, []).append(line)
-    for page, page_lines in by_page.items():
-        charts = _charts(figures.get(page, Figures()), page_lines)
-        images = figures[page].images if page in figures else []
-        for line in page_lines:
-            if _in_figure(line, images, charts, body_size):
-                result[lines.index(line)] = Kind.FIGURE
+    by_page: dict[int, list[int]] = {}
+    for i, line in enumerate(lines):
+        by_page.setdefault(line.page, []).append(i)
+    for page, indices in by_page.items():
+        found = figures.get(page, Figures())
+        charts = _charts(found, [lines[i] for i in indices])
+        for i in indices:
+            if _in_figure(lines[i], found.images, charts, body_size):
+                result[i] = Kind.FIGURE
     _mark_footnotes(lines, body_size, result)
     _mark_contents(lines, result)
     _mark_tables(lines, result)

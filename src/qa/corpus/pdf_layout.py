@@ -4,6 +4,7 @@ left column is read before its right one), columns into lines, and a line's runs
 where a gap wider than a word space parts them (a table row's cells)."""
 
 import ctypes
+import math
 import re
 import statistics
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ class Run:
     sizes: list[float] = field(default_factory=list)
     chars: list[int] = field(default_factory=list)  # pdfium's indices of its characters
     mono: bool = False  # in a fixed-pitch (typewriter) font
+    turned: bool = False  # set at an angle (a margin's stamp, an axis's label)
 
     @property
     def size(self) -> float:
@@ -86,11 +88,15 @@ def page_figures(page: "pypdfium2.PdfPage") -> Figures:
             paths.append(box)
         elif w * h > 2500:  # larger than an icon
             figures.images.append(box)
-    for box, members in _clusters(paths):
+    paths.sort(key=lambda b: (b[2] - b[0]) * (b[3] - b[1]), reverse=True)
+    for box, members in _clusters(paths[:_MAX_PATHS]):
         shapes = [b for b in members if b[2] - b[0] > 3 and b[3] - b[1] > 3]
         if len(shapes) >= 2:
             figures.drawings.append((box, shapes))
     return figures
+
+
+_MAX_PATHS = 500  # the largest paths of a page are clustered; a map's thousands are not
 
 
 def _clusters(boxes: list[Box], reach: float = 6.0) -> list[tuple[Box, list[Box]]]:
@@ -158,12 +164,24 @@ def page_runs(page: "pypdfium2.PdfPage") -> list[Run]:
                 runs.append(run)
         for run in runs:
             run.mono = _fixed_pitch(textpage, run.chars)
-        return runs
+            angle = raw.FPDFText_GetCharAngle(handle, run.chars[0])
+            run.turned = angle > 0 and abs(math.sin(angle)) > 0.1
+        return _upright(runs)
     finally:
         textpage.close()
 
 
 # Fixed-pitch fonts by name: ...Mono, Courier, TeX's typewriter faces (cmtt10, t1xtt, ...).
+def _upright(runs: list[Run]) -> list[Run]:
+    """The runs set upright, unless most of the page is turned (a landscape page): text
+    set at an angle beside upright text is a stamp in the margin or a chart's axis label,
+    not part of what is read."""
+    turned = sum(len(r.chars) for r in runs if r.turned)
+    if turned > 0.5 * sum(len(r.chars) for r in runs):
+        return runs
+    return [r for r in runs if not r.turned]
+
+
 _MONO_NAME = re.compile(r"mono|courier|typewriter|consol|code|tt\d*$")
 
 
