@@ -280,6 +280,7 @@ def test_a_vector_chart_s_labels_in_a_print_are_figure_text(tmp_path):
         "<p>The array produced most of its energy in summer, as the chart shows.</p>"
         '<svg xmlns="http://www.w3.org/2000/svg" width="300" height="220" font-size="11">'
         '<line x1="40" y1="190" x2="280" y2="190" stroke="black"/>'
+        '<line x1="40" y1="20" x2="40" y2="190" stroke="black"/>'
         f'{bars}{ticks}<text x="120" y="14">Output by season (MWh)</text></svg>'
         "<p>Output was lower in autumn because of planned maintenance.</p></body></html>",
         encoding="utf-8",

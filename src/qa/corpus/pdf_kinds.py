@@ -28,31 +28,33 @@ _SENTENCE_END = re.compile(r"[.!?:;][\"'”’)\]]*$")
 def drop_furniture(pages: list[list[Line]]) -> list[list[Line]]:
     """Each page's lines without its running header and footer: a line among the top or
     bottom few of a page whose shape (numbers blanked) sits at an edge of three or more pages
-    (two in a short document) in its usual size, or a lone page number, web address or print
-    date there."""
+    (two in a short document), or a lone page number, web address or print date there; none
+    in type larger than the body's."""
     edges: Counter[str] = Counter()
-    sizes: dict[str, float] = {}
+    body: Counter[float] = Counter()
     for page in pages:
         edges.update({_shape(line) for line in _edges(page)})
-        for line in _edges(page):
-            sizes[_shape(line)] = min(line.size, sizes.get(_shape(line), line.size))
+        for line in page:
+            body[round(line.size, 1)] += line.chars
     needed = 3 if len(pages) >= 6 else 2
-    # each running shape with the smallest size it is seen in at an edge
-    running = {s: sizes[s] for s, n in edges.items() if n >= needed and len(pages) > 1}
+    running = {s for s, n in edges.items() if n >= needed and len(pages) > 1}
+    usual = body.most_common(1)[0][0] if body else 0.0
     kept = []
     for page in pages:
         edge = {id(line) for line in _edges(page)}
         apart = {id(line) for line in _set_apart(page)}
-        kept.append([line for line in page if not _furniture(line, edge, apart, running)])
+        kept.append([line for line in page if not _furniture(line, edge, apart, running, usual)])
     return kept
 
 
-def _furniture(line: Line, edge: set[int], apart: set[int], running: dict[str, float]) -> bool:
-    """An edge line in a running header's shape and size, or a lone page number there."""
-    if id(line) not in edge:
+def _furniture(
+    line: Line, edge: set[int], apart: set[int], running: set[str], usual: float
+) -> bool:
+    """An edge line in a running header's shape and no larger than body type (a chapter's
+    heading atop its first page is not furniture), or a lone page number there."""
+    if id(line) not in edge or line.size > 1.15 * usual:
         return False
-    shape = _shape(line)
-    if shape in running and line.size <= 1.3 * running[shape]:  # not a title page's title
+    if _shape(line) in running:
         return True
     return _lone_furniture(line, id(line) in apart)
 
@@ -109,8 +111,8 @@ def kinds(lines: list[Line], body_size: float, figures: dict[int, Figures]) -> l
     _mark_footnotes(lines, body_size, result)
     _mark_contents(lines, result)
     _mark_tables(lines, result)
-    for i, line in enumerate(lines):
-        if result[i] == Kind.BODY and line.mono:
+    for i, line in enumerate(lines):  # a heading may be set in a typewriter font
+        if result[i] == Kind.BODY and line.mono and line.size <= 1.15 * body_size:
             result[i] = Kind.CODE
     return result
 

@@ -30,6 +30,7 @@ class Run:
     sizes: list[float] = field(default_factory=list)
     chars: list[int] = field(default_factory=list)  # pdfium's indices of its characters
     mono: bool = False  # in a fixed-pitch (typewriter) font
+    type_size: float = 0.0  # its first character's font size as drawn (scaled)
     turned: bool = False  # set at an angle (a margin's stamp, an axis's label)
 
     @property
@@ -162,8 +163,15 @@ def page_runs(page: "pypdfium2.PdfPage") -> list[Run]:
             else:
                 run = Run(char, x0, y0, x1, y1, [size], [i])
                 runs.append(run)
+        matrix = raw.FS_MATRIX()
         for run in runs:
             run.mono = _fixed_pitch(textpage, run.chars)
+            raw.FPDFText_GetMatrix(handle, run.chars[0], ctypes.byref(matrix))
+            scale = math.sqrt(abs(matrix.a * matrix.d - matrix.b * matrix.c)) or 1.0
+            # a size scaled outside the text's matrix shows in its box only
+            run.type_size = get_size(handle, run.chars[0]) * scale
+            if run.type_size < 0.6 * run.size:
+                run.type_size = run.size
             angle = raw.FPDFText_GetCharAngle(handle, run.chars[0])
             run.turned = angle > 0 and abs(math.sin(angle)) > 0.1
         return _upright(runs)
@@ -284,7 +292,10 @@ def _overlaps(group: list[Run], run: Run) -> bool:
 
 def _line(runs: list[Run], page: int) -> Line:
     sizes = [s for r in runs for s in r.sizes]
-    size = statistics.median(sizes)
+    size = statistics.median(sizes)  # the type's height: the measure of its gaps
+    # the line's type: its largest, but a lone mark's (a bullet's, a superscript's)
+    words = [r.type_size for r in runs if len(r.chars) > 1]
+    type_size = max(words) if words else statistics.median(r.type_size for r in runs)
     cells: list[str] = []
     starts: list[float] = []
     ends: list[float] = []
@@ -307,7 +318,7 @@ def _line(runs: list[Run], page: int) -> Line:
         page,
         top=max(r.top for r in runs),
         bottom=min(r.bottom for r in runs),
-        size=size,
+        size=type_size,
         left=runs[0].left,
         right=max(r.right for r in runs),
         cells=tuple(cells),
