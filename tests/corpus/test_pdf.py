@@ -328,3 +328,22 @@ def test_text_turned_in_the_margin_is_not_read_into_the_page(tmp_path):
     assert "PREPRINT" in page_texts(tmp_path / "stamp.pdf")[0]
     blocks = read_pdf(tmp_path / "stamp.pdf")
     assert [b.text for b in blocks] == ["Stamp test", "The body of the page is read as it stands."]
+
+
+def test_an_indented_line_after_a_short_one_starts_a_paragraph():
+    from qa.corpus.pdf import _blocks
+    from qa.corpus.pdf_layout import Line
+
+    def line(text: str, top: float, left: float, right: float) -> Line:
+        return Line(text, 1, top, top - 10, 10.0, left, right, (text,), (left,), (right,), 40)
+
+    lines = [  # set as LaTeX does without space between paragraphs: by indentation only
+        line("Tides turn twice a day in every coastal", 700, 72, 300),
+        line("sea, as the moon passes over it.", 688, 72, 220),
+        line("Engineers judge a site first by", 676, 87, 300),
+        line("the speed of its current.", 664, 72, 200),
+    ]
+    assert [b.text for b in _blocks(lines, {}, "")] == [
+        "Tides turn twice a day in every coastal sea, as the moon passes over it.",
+        "Engineers judge a site first by the speed of its current.",
+    ]

@@ -123,6 +123,7 @@ class _Paragraph:
     last: Line | None = None
     columns: tuple[float, ...] = ()  # a row's column separators; a footnote's first x
     cells: list[str] = field(default_factory=list)
+    right: float = 0.0  # where its longest line ends
 
     def add(self, line: Line, piece: str) -> None:
         text = self.text
@@ -134,7 +135,7 @@ class _Paragraph:
             mark, text = len(text) + 1, f"{text} {piece}"
         if not self.pages or self.pages[-1][1] != line.page:
             self.pages.append((mark, line.page))
-        self.text, self.last = text, line
+        self.text, self.last, self.right = text, line, max(self.right, line.right)
 
     def block(self) -> Block:
         text, pages = self.text, self.pages
@@ -198,8 +199,13 @@ class _Builder:
         previous = current.last
         if previous is None or level != current.level or current.kind != Kind.BODY:
             return False
+        ended = _SENTENCE_END.search(current.text) is not None
         if column_break(previous, line):  # over a page or column break: unless it ended
-            return _SENTENCE_END.search(current.text) is None
+            return not ended
+        # an indented line after a short one that ended a sentence starts a paragraph
+        indented = line.left > previous.left + 0.8 * line.size
+        if ended and indented and previous.right < current.right - 2 * line.size:
+            return False
         return previous.bottom - line.bottom <= (self.leading + 0.3) * line.size
 
     def code(self, line: Line) -> None:
