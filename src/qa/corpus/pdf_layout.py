@@ -81,7 +81,7 @@ def page_figures(page: "pypdfium2.PdfPage") -> Figures:
     paths: list[Box] = []
     kinds = [raw.FPDF_PAGEOBJ_IMAGE, raw.FPDF_PAGEOBJ_FORM, raw.FPDF_PAGEOBJ_PATH]
     for obj in page.get_objects(filter=kinds, max_depth=1):
-        box = obj.get_bounds()
+        box = obj.get_bounds() if hasattr(obj, "get_bounds") else obj.get_pos()  # pypdfium2 4
         w, h = box[2] - box[0], box[3] - box[1]
         if w * h >= 0.5 * width * height:
             continue
