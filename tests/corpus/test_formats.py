@@ -208,25 +208,3 @@ def test_a_huge_web_page_is_skipped(tmp_path, corpora, caplog):
         documents = load_corpus(folder)
     assert [d.doc_id for d in documents] == ["article.html"]
     assert any(r.getMessage().startswith("skipping dump.html: ") for r in caplog.records)
-
-
-def test_pdf_lines_become_paragraphs_with_broken_words_joined():
-    from qa.corpus.pdf import _Line, _paragraphs
-
-    def line(text: str, page: int, top: float, size: float = 11.0) -> _Line:
-        return _Line(text, page, top=top, bottom=top - size, size=size)
-
-    lines = [
-        line("Steam at sea", 1, 700, size=18),
-        line("Marine engines grew more effi-", 1, 670),
-        line("cient as pressures rose.", 1, 657),
-        line("Turbines followed them", 1, 620),  # a paragraph's gap above
-        line("into the navies of the world.", 2, 760),  # goes on over the page break
-    ]
-    blocks = _paragraphs(lines)
-    assert [(b.text, b.level) for b in blocks] == [
-        ("Steam at sea", 0),
-        ("Marine engines grew more efficient as pressures rose.", None),
-        ("Turbines followed them into the navies of the world.", None),
-    ]
-    assert blocks[2].pages == ((0, 1), (len("Turbines followed them "), 2))
