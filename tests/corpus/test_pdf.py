@@ -347,3 +347,20 @@ def test_an_indented_line_after_a_short_one_starts_a_paragraph():
         "Tides turn twice a day in every coastal sea, as the moon passes over it.",
         "Engineers judge a site first by the speed of its current.",
     ]
+
+
+def test_a_character_beyond_the_basic_plane_is_one_character(tmp_path):
+    """pdfium gives an emoji or a rare CJK character as two UTF-16 halves: joined, or the
+    document's text could not even be written as UTF-8."""
+    page = tmp_path / "faces.html"
+    page.write_text(
+        "<!doctype html><html><head><meta charset='utf-8'><title>Faces</title></head><body>"
+        "<p>The code point 1F600 is GRINNING FACE \U0001f600 and 2000B is \U0002000b here.</p>"
+        "</body></html>",
+        encoding="utf-8",
+    )
+    print_pdf(page, tmp_path / "faces.pdf", "--no-pdf-header-footer")
+    text = "\n".join(b.text for b in read_pdf(tmp_path / "faces.pdf"))
+    assert not re.search("[\ud800-\udfff]", text)
+    text.encode("utf-8")
+    assert "GRINNING FACE" in text and "1F600" in text

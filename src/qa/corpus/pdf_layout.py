@@ -138,8 +138,15 @@ def page_runs(page: "pypdfium2.PdfPage") -> list[Run]:
         get_unicode = raw.FPDFText_GetUnicode
         runs: list[Run] = []
         run: Run | None = None
+        high = 0  # pdfium gives a character beyond the BMP as two UTF-16 halves
         for i in range(count):  # by character: the text's indices drift from them at times
             code = get_unicode(handle, i)
+            if 0xD800 <= code < 0xDC00:
+                high = code
+                continue
+            if 0xDC00 <= code < 0xE000:
+                code = 0x10000 + ((high - 0xD800) << 10) + (code - 0xDC00) if high else 0
+            high = 0
             if not code or code >= 0x110000:  # a glyph without a character
                 continue
             char = chr(code)
