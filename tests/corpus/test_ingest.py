@@ -210,3 +210,12 @@ def test_figure_text_and_contents_lines_are_in_the_text_but_never_paragraphs():
     assert all(p.section == "Results" for p in document.paragraphs)
     chunks = chunk([document], 500)
     assert len(chunks.passages) == 3  # no passage spans two blocks of different kinds
+
+
+def test_a_lone_utf16_half_from_a_parser_cannot_break_the_document():
+    from qa.corpus.blocks import Block
+    from qa.corpus.ingest import document_from_blocks
+
+    document = document_from_blocks("x.pdf", [Block("Face \ud83d here. Next one.")])
+    assert document.text == "Face \ufffd here. Next one."
+    document.text.encode("utf-8")

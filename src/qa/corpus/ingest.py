@@ -29,6 +29,7 @@ _HEADING_MAX_WORDS = 12
 _CLOSING = tuple(".!?:;,…\"”’'")
 _MD_HEADING = re.compile(r"^(#{1,6})[ \t]+(.*?)[ \t#]*$")
 _MD_LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _MD_FENCE = re.compile(r"^\s*(```|~~~)")
 
 
@@ -233,7 +234,8 @@ def document_from_blocks(doc_id: str, blocks: list[Block]) -> Document:
     for block in blocks:
         start = position + (2 if parts else 0)
         end = start + len(block.text)
-        parts.append(block.text)
+        # A parser's lone UTF-16 half would make the text unwritable: one character for one.
+        parts.append(_LONE_SURROGATE.sub("\ufffd", block.text))
         position = end
         document.pages += [(start + offset, page) for offset, page in block.pages]
         previous = document.paragraphs[-1] if document.paragraphs else None
