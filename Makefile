@@ -85,10 +85,13 @@ bench: install
 bench-build: install
 	$(BIN)/python scripts/bench_build.py
 
-# The extraction libraries against their alternatives on the seed article's files; installs
-# the alternatives (pdfplumber, pypdf, trafilatura, mammoth) into the venv first.
+# The extraction libraries against their alternatives on the seed article's files, then on
+# every file of the real-document corpus; installs the alternatives into the venv first.
+# PyMuPDF (AGPL) is measured only, never a dependency; below 2.0 it needs no onnxruntime.
 bench-extractors: install
-	$(BIN)/pip install -q pdfplumber pypdf trafilatura lxml_html_clean mammoth
+	command -v pdftotext >/dev/null || $(SUDO) apt-get install -y poppler-utils
+	$(BIN)/pip install -q pdfplumber pypdf trafilatura lxml_html_clean mammoth \
+		'pymupdf>=1.26,<2' docx2python readability-lxml
 	$(BIN)/python scripts/compare_extractors.py
 
 # What the build's 2x target would take: fp32 and int8, on fewer texts (about 3 minutes).
