@@ -207,11 +207,11 @@ def seed_table() -> None:
                     text = joined(text)
                 timed = TIMED.get(read, read)
                 ms = median_ms(lambda timed=timed, path=path: timed(path))
-                found = paragraphs_found(text)
+                whole = paragraphs_found(text)
                 heads = f"{len(set(SECTIONS) & headings)}/{len(SECTIONS)}" if headings else "–"
                 leaked = sum(re.search(f, text) is not None for f in furniture)
                 print(
-                    f"| {kind} | {name} | {licence} | {ms:.1f} | {found:.2f} | {heads} | "
+                    f"| {kind} | {name} | {licence} | {ms:.1f} | {whole:.2f} | {heads} | "
                     f"{leaked}/{len(furniture)} |"
                 )
 
@@ -222,19 +222,21 @@ def measure_corpus(corpus: Path, references: dict[str, list[str]]) -> list[dict[
     files = sorted(p for p in corpus.iterdir() if p.suffix.lower() in FORMATS)
     for path in files:
         refs = references.get(path.name, [])
-        for name, _, read in CANDIDATES[format_of(path.name)]:
-            row: dict[str, Any] = {"file": path.name, "format": format_of(path.name)}
-            row |= {"reader": name, "references": len(refs)}
+        kind = format_of(path.name)
+        for name, _, read in CANDIDATES[kind]:
             started = time.perf_counter()
             try:
                 text = TIMED.get(read, read)(path)[0]
             except Exception as exc:  # a reader missing, or failing on this file
                 print(f"{path.name}, {name}: {type(exc).__name__}: {exc}", file=sys.stderr)
                 continue
-            row["seconds"] = round(time.perf_counter() - started, 3)
-            row["chars"], row["soft_hyphens"] = len(text), soft_hyphens(text)
-            row["whole"], row["joined"] = found(text, refs)
-            rows.append(row)
+            seconds = round(time.perf_counter() - started, 3)
+            whole, either = found(text, refs)
+            rows.append(
+                {"file": path.name, "format": kind, "reader": name, "seconds": seconds}
+                | {"chars": len(text), "soft_hyphens": soft_hyphens(text)}
+                | {"references": len(refs), "whole": whole, "joined": either}
+            )
         print(f"read {path.name}", file=sys.stderr)
     return rows
 
