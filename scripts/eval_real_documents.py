@@ -65,9 +65,8 @@ _VERB_LIKE = re.compile(
 _FURNITURE = re.compile(
     r"\d{1,2}/\d{1,2}/\d{2,4},? \d{1,2}:\d{2}"  # a browser's print header: date and time
     r"|^\S+://\S+(?: \d+/\d+)?$"  # its footer: the address, the page number
-    r"|\bPage \d+ of \d+\b|^\d+ ?/ ?\d+$"
-    r"|\b\d+ min(?:ute)?s? read\b|^(?:By|Posted by|Written by) [A-Z]\w+ [A-Z]",
-    re.IGNORECASE,
+    r"|\b[Pp]age \d+ of \d+\b|^\d+ ?/ ?\d+$"
+    r"|\b\d+ min(?:ute)?s? read\b|^(?:By|Posted by|Written by) [A-Z][a-z]+ [A-Z][a-z]+\b"
 )
 
 
@@ -178,7 +177,8 @@ def main() -> None:
     print(table(results, before.get("figures", {}), COLUMNS))
     quoted = [q for r in rows for q in r.furniture]
     if quoted:
-        print("\nquotes that look like furniture: " + " · ".join(map(repr, quoted[:10])))
+        shown = list(dict.fromkeys(quoted))[:10]
+        print(f"\n{len(quoted)} quotes look like furniture: " + " · ".join(map(repr, shown)))
     if args.json:
         details = [asdict(r) for r in rows]
         data = {"figures": results, "items": details}
