@@ -11,7 +11,8 @@ tests/gold/real-documents*.jsonl asked of the whole real-document corpus (indexe
 - quotes that look like site furniture (a heuristic, not a gate): a short body quote with
   no verb-like word, a browser's print header or footer, "Page n of m", a byline.
 
-`--json FILE` writes every figure and item; `--before FILE` prints an earlier run beside.
+`--json FILE` writes every figure, every item and the reference sentences not found whole;
+`--before FILE` prints an earlier run beside this one.
 """
 
 import argparse
@@ -180,8 +181,9 @@ def main() -> None:
         shown = list(dict.fromkeys(quoted))[:10]
         print(f"\n{len(quoted)} quotes look like furniture: " + " · ".join(map(repr, shown)))
     if args.json:
-        details = [asdict(r) for r in rows]
-        data = {"figures": results, "items": details}
+        texts = {d: flat(pipeline.index.documents[d].text) for d in pipeline.index.documents}
+        lost = {d: [r for r in refs[d] if flat(r) not in texts.get(d, "")] for d in refs}
+        data = {"figures": results, "items": [asdict(r) for r in rows], "not_whole": lost}
         args.json.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
 
 
