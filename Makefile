@@ -84,10 +84,12 @@ train: install real-documents
 	$(BIN)/qa train
 
 # `qa eval` on every question set with the baselines, as one table (~10 min from nothing),
-# then the seed article's chats asked with qa's own earlier answers.
+# then the seed article's chats asked with qa's own earlier answers, then the real-document
+# set per document and format (its corpus built first by make real-documents).
 eval: install real-documents
 	$(BIN)/python scripts/eval_sets.py
 	$(BIN)/python scripts/eval_chains.py
+	$(BIN)/python scripts/eval_real_documents.py
 
 # The same question sets on the embedded index, on Milvus, and on Milvus built through a
 # local Ray: answer accuracy side by side (issue 17's bar: within 0.02).
@@ -101,10 +103,13 @@ bench: install
 bench-build: install
 	$(BIN)/python scripts/bench_build.py
 
-# The extraction libraries against their alternatives on the seed article's files; installs
-# the alternatives (pdfplumber, pypdf, trafilatura, mammoth) into the venv first.
-bench-extractors: install
-	$(BIN)/pip install -q pdfplumber pypdf trafilatura lxml_html_clean mammoth
+# The extraction libraries against their alternatives on the seed article's files, then on
+# every file of the real-document corpus; installs the alternatives into the venv first.
+# PyMuPDF (AGPL) is measured only, never a dependency; below 2.0 it needs no onnxruntime.
+bench-extractors: install real-documents
+	command -v pdftotext >/dev/null || $(SUDO) apt-get install -y poppler-utils
+	$(BIN)/pip install -q pdfplumber pypdf trafilatura lxml_html_clean mammoth \
+		'pymupdf>=1.26,<2' docx2python readability-lxml
 	$(BIN)/python scripts/compare_extractors.py
 
 # Reading an ~800-page Word handbook and a few hundred PDFs: time, and memory as the files

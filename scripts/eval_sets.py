@@ -101,19 +101,24 @@ def main() -> None:
     print(table(results, before))
 
 
-def table(results: dict, before: dict) -> str:
-    """One markdown table: a row per set and system, `before → now` where a before exists."""
-    head = "| set | system | n | " + " | ".join(label for _, label in COLUMNS) + " |"
-    lines = [head, "|" + "---|" * (3 + len(COLUMNS))]
+def table(results: dict, before: dict, columns: tuple[tuple[str, str], ...] = COLUMNS) -> str:
+    """One markdown table: a row per set and system, `before → now` where a before exists
+    (– for a figure that has nothing to count)."""
+    head = "| set | system | n | " + " | ".join(label for _, label in columns) + " |"
+    lines = [head, "|" + "---|" * (3 + len(columns))]
     for name, systems in results.items():
         for system, metrics in systems.items():
             old = before.get(name, {}).get(system, {})
             cells = []
-            for key, _ in COLUMNS:
-                now = metrics[key]
-                cells.append(f"{old[key]} → {now}" if key in old and system == "qa" else f"{now}")
+            for key, _ in columns:
+                now = shown(metrics[key])
+                cells.append(f"{shown(old[key])} → {now}" if key in old and system == "qa" else now)
             lines.append(f"| {name} | {system} | {metrics['n']} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def shown(figure: float | None) -> str:
+    return "–" if figure is None else f"{figure}"
 
 
 if __name__ == "__main__":
