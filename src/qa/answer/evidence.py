@@ -15,6 +15,7 @@ from functools import cache, lru_cache
 import numpy as np
 
 from qa.answer.retrieve import Hit
+from qa.corpus.blocks import Kind
 from qa.corpus.ingest import Sentence
 from qa.index.build import Index
 from qa.question.conversation import NO_QUOTES, Quotes
@@ -74,6 +75,10 @@ FEATURES: tuple[str, ...] = (
     "negation_missing",  # the question is negated ("which ... did not ...") and it is not
     "length",  # log of its length in characters
     "position",  # its place in the passage (0 first)
+    # the block it is in (body prose unless one of these)
+    "in_table",  # a table row
+    "in_code",  # preformatted text
+    "in_footnote",  # a footnote or endnote
     # the sentence, in the conversation
     "quoted_before",  # an earlier answer of the chat quoted it
     "after_quoted",  # 1/d when it comes d sentences after the last answer's last quote
@@ -130,6 +135,7 @@ class EvidenceReader:
         self._initialisms = cache(self._initialisms_uncached)
         self._names_in = cache(self._names_in_uncached)
         self._negative = cache(self._negative_uncached)
+        self._kind = cache(self._kind_uncached)
 
     def candidates(
         self,
@@ -243,6 +249,7 @@ class EvidenceReader:
                 question_negated and not negative,
                 math.log(1 + sentence.end - sentence.start),
                 position,
+                *self._kind(pid),
                 sid in quotes.earlier,
                 _inverse_distance(last_end, sentence),
                 _inverse_distance(sentence, last_first),
@@ -298,6 +305,12 @@ class EvidenceReader:
         """Terms of every sentence of a passage."""
         passage = self.index.passages[passage_id]
         return frozenset().union(*(self.index.sentence_terms[s] for s in passage.sentence_ids))
+
+    def _kind_uncached(self, passage_id: int) -> tuple[bool, bool, bool]:
+        """Whether the passage is a table row, preformatted text or a footnote."""
+        passage = self.index.passages[passage_id]
+        kind = self.index.documents[passage.doc_id].kind_at(passage.start)
+        return kind == Kind.TABLE, kind == Kind.CODE, kind == Kind.FOOTNOTE
 
     def _negative_uncached(self, sentence_id: int) -> bool:
         text = self.index.sentence_text(self.index.sentences[sentence_id])
