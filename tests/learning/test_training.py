@@ -9,7 +9,8 @@ from conftest import REPO, write_corpus
 from qa.answer.evidence import FEATURES
 from qa.answer.model import MODEL_DIR, AnswerModel, ModelError, read_metadata
 from qa.config import Settings
-from qa.learning.training import folds, set_weights, train
+from qa.learning import training
+from qa.learning.training import folds, project_sets, set_weights, train
 from qa.pipeline import Pipeline, build
 
 LIGHTHOUSE = (
@@ -138,10 +139,42 @@ def work(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def trained(benchmarks, work, tmp_path_factory, embedder):
+def as_fresh_clone(tmp_path_factory):
+    """The project's committed gold sets as on a fresh clone: a set whose corpus is fetched
+    (`made_by`: the real documents) is left out, whether or not this machine fetched it."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            training, "project_sets", lambda listing: committed_sets(listing, tmp_path_factory)
+        )
+        yield
+
+
+@pytest.fixture(scope="module")
+def trained(as_fresh_clone, benchmarks, work, tmp_path_factory, embedder):
+    """Trained on the shared sets' small copy and the project's committed gold sets."""
     out = tmp_path_factory.mktemp("model")
     meta = train(REPO, benchmarks, work, out, embedder, echo=lambda _: None, ranker_trees=TREES)
     return out, meta
+
+
+PROJECT_SETS = training.project_sets
+
+
+def committed_sets(listing, tmp_path_factory):
+    """The listed sets as a fresh clone has them: a fetched corpus is not there."""
+    entries = json.loads(listing.read_text(encoding="utf-8"))
+    missing = tmp_path_factory.mktemp("not-fetched") / "corpus"
+    entries["sets"] = [
+        {
+            **e,
+            "file": str(listing.parent / e["file"]),
+            "corpus": str(missing if "made_by" in e else listing.parent / e["corpus"]),
+        }
+        for e in entries["sets"]
+    ]
+    copy = tmp_path_factory.mktemp("gold") / "sets.json"
+    copy.write_text(json.dumps(entries), encoding="utf-8")
+    return PROJECT_SETS(copy)
 
 
 def test_training_writes_a_model_with_its_data_code_and_scores(trained, benchmarks):
@@ -176,7 +209,7 @@ def test_a_trained_model_loads_and_answers(trained, tmp_path, embedder):
         assert text[citation.start : citation.end] == citation.quote
 
 
-def test_training_is_reproducible(trained, benchmarks, tmp_path, embedder):
+def test_training_is_reproducible(as_fresh_clone, trained, benchmarks, tmp_path, embedder):
     out, meta = trained
     again = train(
         REPO,
@@ -238,3 +271,33 @@ def test_every_set_weighs_the_same_whatever_its_size():
     examples = [_Example("big", "d")] * 90 + [_Example("small", "e")] * 10
     weights = set_weights(examples)
     assert np.isclose(weights[:90].sum(), weights[90:].sum())
+
+
+def test_a_set_whose_corpus_is_not_built_is_left_out_with_the_command_that_builds_it(
+    tmp_path, caplog
+):
+    gold = tmp_path / "gold"
+    corpus = write_corpus(gold / "lakes", {"lakes.txt": "Lakes\n\nBlue Lake is deep.\n"})
+    line = item("l-1", "how deep is blue lake", ["deep"], "lakes.txt")
+    (gold / "lakes.jsonl").write_text(gold_lines([line]), encoding="utf-8")
+    (gold / "sets.json").write_text(
+        json.dumps(
+            {
+                "sets": [
+                    {"name": "lakes", "file": "lakes.jsonl", "corpus": corpus.name},
+                    {
+                        "name": "fetched",
+                        "file": "lakes.jsonl",
+                        "corpus": "not-yet",
+                        "made_by": "make fetch-lakes",
+                    },
+                ]
+            }
+        ),
+        encoding="utf-8",
+    )
+    sets = project_sets(gold / "sets.json")
+    assert [s.name for s in sets] == ["lakes"]
+    assert "leaving out fetched: its corpus is not built (make fetch-lakes)" in caplog.text
+    (gold / "not-yet").mkdir()
+    assert [s.name for s in project_sets(gold / "sets.json")] == ["lakes", "fetched"]
