@@ -1,7 +1,7 @@
 """A PDF page's text as a careful reader sees it: pdfium's characters with their boxes grouped
-into runs (one font size, one baseline, no wide gap), runs into columns (a two-column page's
-left column is read before its right one), columns into lines, and a line's runs into cells
-where a gap wider than a word space parts them (a table row's cells)."""
+into runs (one font size, one baseline, no wide gap), runs into lines, and a line's runs into
+cells where a gap wider than a word space parts them (a table row's cells). How runs are put
+in columns before that: `pdf_columns`."""
 
 import ctypes
 import math
@@ -225,69 +225,20 @@ def _continues(run: Run, left: float, bottom: float, top: float, size: float) ->
     return -0.5 * size <= left - run.right <= CELL_GAP * size
 
 
-def page_lines(runs: list[Run], page: int) -> list[Line]:
-    """The page's lines in reading order: top to bottom, and on a two-column stretch of the
-    page the left column before the right one."""
-    runs = [r for r in runs if r.text.strip()]
-    if not runs:
-        return []
-    gutter = _gutter(runs)
-    if gutter is None:
-        return _lines(runs, page)
-    lines: list[Line] = []
-    band: list[Run] = []
-    for run in sorted(runs, key=lambda r: -r.top):
-        if run.left < gutter < run.right:  # across both columns: the band above ends here
-            lines += _columns(band, gutter, page) + _lines([run], page)
-            band = []
-        else:
-            band.append(run)
-    return lines + _columns(band, gutter, page)
-
-
-def _columns(runs: list[Run], gutter: float, page: int) -> list[Line]:
-    left = [r for r in runs if r.right <= gutter]
-    right = [r for r in runs if r.left >= gutter]
-    return _lines(left, page) + _lines(right, page)
-
-
-def _gutter(runs: list[Run]) -> float | None:
-    """The x of the white strip parting two columns of text, if the page has them: crossed
-    by few runs, with many wide runs on either side."""
-    x0, x1 = min(r.left for r in runs), max(r.right for r in runs)
-    width = x1 - x0
-    if width <= 0:
-        return None
-    best: tuple[int, float] | None = None
-    for step in range(30, 71):
-        x = x0 + width * step / 100
-        crossing = sum(1 for r in runs if r.left < x < r.right)
-        if best is None or crossing < best[0]:
-            best = (crossing, x)
-    assert best is not None
-    crossing, x = best
-    left = [r.right - r.left for r in runs if r.right <= x]
-    right = [r.right - r.left for r in runs if r.left >= x]
-    wide = 0.3 * width
-    if crossing > 0.1 * len(runs) or len(left) < 5 or len(right) < 5:
-        return None
-    if statistics.median(left) < wide or statistics.median(right) < wide:
-        return None
-    # the strip's middle: halfway between the left column's right edge and the right's left
-    edge = max((r.right for r in runs if r.right <= x), default=x)
-    start = min((r.left for r in runs if r.left >= x), default=x)
-    return (edge + start) / 2
-
-
-def _lines(runs: list[Run], page: int) -> list[Line]:
+def lines_of(runs: list[Run], page: int) -> list[Line]:
     """Runs grouped into lines by their vertical overlap, each line's runs left to right."""
+    return [_line(group, page) for group in line_groups(runs)]
+
+
+def line_groups(runs: list[Run]) -> list[list[Run]]:
+    """The runs of each line, top to bottom, left to right: runs overlapping vertically."""
     groups: list[list[Run]] = []
     for run in sorted(runs, key=lambda r: -r.top):
         if groups and _overlaps(groups[-1], run):
             groups[-1].append(run)
         else:
             groups.append([run])
-    return [_line(sorted(g, key=lambda r: r.left), page) for g in groups]
+    return [sorted(g, key=lambda r: r.left) for g in groups]
 
 
 def _overlaps(group: list[Run], run: Run) -> bool:
