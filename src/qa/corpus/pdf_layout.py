@@ -173,10 +173,14 @@ def page_runs(page: "pypdfium2.PdfPage") -> list[Run]:
         matrix = raw.FS_MATRIX()
         for run in runs:
             run.mono = _fixed_pitch(textpage, run.chars)
-            raw.FPDFText_GetMatrix(handle, run.chars[0], ctypes.byref(matrix))
+            mark = _raised_mark(handle, run)
+            if mark:  # a footnote's own mark, set small and raised before its first word
+                run.text = f"{run.text[:mark]} {run.text[mark:]}"
+            first = run.chars[mark]  # the type of its text, not of its mark
+            raw.FPDFText_GetMatrix(handle, first, ctypes.byref(matrix))
             scale = math.sqrt(abs(matrix.a * matrix.d - matrix.b * matrix.c)) or 1.0
             # a size scaled outside the text's matrix shows in its box only
-            run.type_size = get_size(handle, run.chars[0]) * scale
+            run.type_size = get_size(handle, first) * scale
             if run.type_size < 0.6 * run.size:
                 run.type_size = run.size
             angle = raw.FPDFText_GetCharAngle(handle, run.chars[0])
@@ -184,6 +188,45 @@ def page_runs(page: "pypdfium2.PdfPage") -> list[Run]:
         return _upright(runs)
     finally:
         textpage.close()
+
+
+_MARK_CHARS = frozenset("0123456789*†‡§¶")
+_MARK_LENGTH = 3  # a footnote's mark: "7", "23", "*", "†‡"
+
+
+def _raised_mark(handle: object, run: Run) -> int:
+    """How many characters a run starts with that are a footnote's mark set smaller and
+    raised, right before a word ("3The user agent ..." where a LaTeX footnote starts): the
+    mark is kept, since it ties the note to its place in the text and tells one note from
+    the next, and is parted from the word by a space, so the note's first sentence reads
+    whole. 0 if the run does not start so."""
+    import pypdfium2.raw as raw
+
+    text = run.text
+    count = 0
+    while count < min(_MARK_LENGTH, len(run.chars) - 1) and text[count] in _MARK_CHARS:
+        count += 1
+    if not count or text[count].isspace() or text[count] in _MARK_CHARS:
+        return 0
+    mark, word = run.chars[0], run.chars[count]
+    get_size = raw.FPDFText_GetFontSize
+    mark_size, word_size = get_size(handle, mark), get_size(handle, word)
+    x, mark_y, word_y = ctypes.c_double(), ctypes.c_double(), ctypes.c_double()
+    raw.FPDFText_GetCharOrigin(handle, mark, ctypes.byref(x), ctypes.byref(mark_y))
+    raw.FPDFText_GetCharOrigin(handle, word, ctypes.byref(x), ctypes.byref(word_y))
+    smaller = mark_size < 0.85 * word_size
+    raised = mark_y.value - word_y.value > 0.15 * run.size
+    return count if smaller and raised else 0
+
+
+def _mark_before(mark: Run, run: Run) -> bool:
+    """Whether a line's first run is a footnote's mark alone, set smaller and raised before
+    the run of its first word (pdfium sets the mark apart when it is raised that much)."""
+    text = mark.text.strip()
+    if not text or len(text) > _MARK_LENGTH or not all(c in _MARK_CHARS for c in text):
+        return False
+    smaller = mark.type_size < 0.85 * run.type_size
+    return smaller and mark.bottom - run.bottom > 0.15 * run.size
 
 
 # Fixed-pitch fonts by name: ...Mono, Courier, TeX's typewriter faces (cmtt10, t1xtt, ...).
@@ -265,7 +308,7 @@ def _line(runs: list[Run], page: int) -> Line:
             cells.append(text)
             starts.append(run.left)
             ends.append(run.right)
-        elif gap > 0.1 * size:
+        elif gap > 0.1 * size or (previous is runs[0] and _mark_before(previous, run)):
             cells[-1] += " " + text
         else:
             cells[-1] += text
