@@ -229,7 +229,6 @@ def _mark_before(mark: Run, run: Run) -> bool:
     return smaller and mark.bottom - run.bottom > 0.15 * run.size
 
 
-# Fixed-pitch fonts by name: ...Mono, Courier, TeX's typewriter faces (cmtt10, t1xtt, ...).
 def _upright(runs: list[Run]) -> list[Run]:
     """The runs set upright, unless most of the page is turned (a landscape page): text
     set at an angle beside upright text is a stamp in the margin or a chart's axis label,
@@ -240,7 +239,9 @@ def _upright(runs: list[Run]) -> list[Run]:
     return [r for r in runs if not r.turned]
 
 
-_MONO_NAME = re.compile(r"mono|courier|typewriter|consol|code|tt\d*$")
+# Fixed-pitch fonts by name: ...Mono, Courier and URW's clone of it (NimbusMonL, set by
+# LaTeX's times and helvet packages), TeX's typewriter faces (cmtt10, t1xtt, ...).
+_MONO_NAME = re.compile(r"mono|nimbusmon|courier|typewriter|consol|code|tt\d*$")
 
 
 def _fixed_pitch(textpage: "pypdfium2.PdfTextPage", chars: list[int]) -> bool:
