@@ -17,7 +17,7 @@ _MIN_LINES = 5  # lines of text each side of a gutter, at least
 _SEARCH = (0.3, 0.7)  # where across the page's text a gutter is looked for
 _COLUMN = 0.35  # the left column's width, at least, in the text's width
 _FULL = 0.6  # a column's longer lines fill this much of its width, at least
-_CODE_GAP = 2.0  # the widest gap, in font sizes, within a line of code over the gutter
+_CODE_GAP = 4.0  # the widest gap, in font sizes, within a line of code over the gutter
 
 
 def page_lines(runs: list[Run], page: int) -> list[Line]:
