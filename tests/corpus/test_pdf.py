@@ -1,8 +1,9 @@
 """PDFs read as a careful reader reads them, on real files: pages of the Debian Policy Manual
 (LaTeX, running headers and footers, footnotes, a contents page, words hyphenated at line
-ends), a two-column LaTeX paper (pandoc and pdflatex: columns, footnotes, a chart) and a
-Chromium print of a pandoc page (the browser's header and footer, a table with wrapped cells).
-The committed files and how they were made: tests/corpus/files/SOURCES.md."""
+ends), two two-column LaTeX papers (pandoc and pdflatex: columns, footnotes, a chart, code
+lines running over the gutter) and a Chromium print of a pandoc page (the browser's header
+and footer, a table with wrapped cells). The committed files and how they were made:
+tests/corpus/files/SOURCES.md."""
 
 import re
 from pathlib import Path
@@ -17,6 +18,7 @@ from samples import print_pdf
 FILES = Path(__file__).parent / "files"
 POLICY = FILES / "debian-policy-excerpt.pdf"
 PAPER = FILES / "two-column-paper.pdf"
+CODE_PAPER = FILES / "two-column-code.pdf"
 MARKS = "\ufffe\u00ad\u0002"
 
 
@@ -94,11 +96,12 @@ def test_the_title_is_the_metadata_s_and_each_block_starts_on_its_page():
             assert words in pages[page - 1], (words, page)
 
 
-def paper_paragraphs() -> tuple[list[str], list[str]]:
-    """The paper's body paragraphs and its footnotes, from its pandoc source."""
-    source = (FILES / "two-column-paper.md").read_text(encoding="utf-8")
+def paper_paragraphs(name: str = "two-column-paper.md") -> tuple[list[str], list[str]]:
+    """A paper's body paragraphs and its footnotes, from its pandoc source."""
+    source = (FILES / name).read_text(encoding="utf-8")
     notes = [flat(n) for n in re.findall(r"^\[\^\w+\]: (.+)$", source, re.MULTILINE)]
     body = re.sub(r"^\[\^\w+\]: .+$", "", source.split("---", 2)[2], flags=re.MULTILINE)
+    body = re.sub(r"^```\n.*?^```\n", "", body, flags=re.MULTILINE | re.DOTALL)
     paragraphs = []
     for part in body.split("\n\n"):
         part = flat(re.sub(r"\[\^\w+\]", "", part))
@@ -119,9 +122,32 @@ def test_two_columns_are_read_left_then_right_and_paragraphs_go_on_across_breaks
     spans = {tuple(p for _, p in b.pages) for b in body}
     assert (1, 2) in spans  # one goes on over the page break
     footnotes = of_kind(blocks, Kind.FOOTNOTE)
-    assert [re.sub(r"^\d", "", n.text) for n in footnotes] == notes
+    # each note keeps its mark (set small and raised), parted from its first word
+    assert [n.text for n in footnotes] == [f"{i} {note}" for i, note in enumerate(notes, 1)]
     for note in notes:
         assert not any(note[:40] in t for t in texts)
+
+
+def test_a_line_of_code_over_the_gutter_is_read_whole_in_its_own_column():
+    """pdflatex prints a verbatim line wider than its column as it is, over the gutter and
+    over the other column's text: the columns are still found, the line is read whole (a
+    comment after it too) in its column's code block, and the paragraph it runs over in the
+    other column stays whole."""
+    source = (FILES / "two-column-code.md").read_text(encoding="utf-8")
+    listing = re.search(r"^```\n(.*?)^```", source, re.MULTILINE | re.DOTALL)
+    assert listing is not None
+    code = listing.group(1).splitlines()
+    blocks = read_pdf(CODE_PAPER)
+    assert [b.text for b in blocks if b.kind == Kind.CODE] == [flat(" ".join(code))]
+    assert not [b for b in blocks if b.kind == Kind.TABLE]
+    paragraphs, notes = paper_paragraphs("two-column-code.md")
+    body = [b.text for b in of_kind(blocks, Kind.BODY)]
+    texts = [re.sub(r"(?<=[a-z.])\d\b", "", t) for t in body]  # footnote marks out
+    found = [next((i for i, t in enumerate(texts) if p in t), None) for p in paragraphs]
+    assert None not in found and found == sorted(found)  # each whole, in the order written
+    beside = next(t for t in texts if t.startswith("Scientists who study waves"))
+    assert beside in paragraphs  # the paragraph the code runs over, alone and whole
+    assert [b.text for b in of_kind(blocks, Kind.FOOTNOTE)] == [f"1 {n}" for n in notes]
 
 
 def test_a_chart_s_labels_are_figure_text():

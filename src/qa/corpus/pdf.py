@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from qa.corpus.blocks import TITLE, Block, Kind, UnreadableError, clean
+from qa.corpus.pdf_columns import page_lines
 from qa.corpus.pdf_kinds import column_break, drop_furniture, kinds
-from qa.corpus.pdf_layout import Figures, Line, page_figures, page_lines, page_runs
+from qa.corpus.pdf_layout import Figures, Line, page_figures, page_runs
 
 if TYPE_CHECKING:
     import pypdfium2

@@ -1,7 +1,7 @@
 """A PDF page's text as a careful reader sees it: pdfium's characters with their boxes grouped
-into runs (one font size, one baseline, no wide gap), runs into columns (a two-column page's
-left column is read before its right one), columns into lines, and a line's runs into cells
-where a gap wider than a word space parts them (a table row's cells)."""
+into runs (one font size, one baseline, no wide gap), runs into lines, and a line's runs into
+cells where a gap wider than a word space parts them (a table row's cells). How runs are put
+in columns before that: `pdf_columns`."""
 
 import ctypes
 import math
@@ -173,10 +173,14 @@ def page_runs(page: "pypdfium2.PdfPage") -> list[Run]:
         matrix = raw.FS_MATRIX()
         for run in runs:
             run.mono = _fixed_pitch(textpage, run.chars)
-            raw.FPDFText_GetMatrix(handle, run.chars[0], ctypes.byref(matrix))
+            mark = _raised_mark(handle, run)
+            if mark:  # a footnote's own mark, set small and raised before its first word
+                run.text = f"{run.text[:mark]} {run.text[mark:]}"
+            first = run.chars[mark]  # the type of its text, not of its mark
+            raw.FPDFText_GetMatrix(handle, first, ctypes.byref(matrix))
             scale = math.sqrt(abs(matrix.a * matrix.d - matrix.b * matrix.c)) or 1.0
             # a size scaled outside the text's matrix shows in its box only
-            run.type_size = get_size(handle, run.chars[0]) * scale
+            run.type_size = get_size(handle, first) * scale
             if run.type_size < 0.6 * run.size:
                 run.type_size = run.size
             angle = raw.FPDFText_GetCharAngle(handle, run.chars[0])
@@ -186,7 +190,45 @@ def page_runs(page: "pypdfium2.PdfPage") -> list[Run]:
         textpage.close()
 
 
-# Fixed-pitch fonts by name: ...Mono, Courier, TeX's typewriter faces (cmtt10, t1xtt, ...).
+_MARK_CHARS = frozenset("0123456789*†‡§¶")
+_MARK_LENGTH = 3  # a footnote's mark: "7", "23", "*", "†‡"
+
+
+def _raised_mark(handle: object, run: Run) -> int:
+    """How many characters a run starts with that are a footnote's mark set smaller and
+    raised, right before a word ("3The user agent ..." where a LaTeX footnote starts): the
+    mark is kept, since it ties the note to its place in the text and tells one note from
+    the next, and is parted from the word by a space, so the note's first sentence reads
+    whole. 0 if the run does not start so."""
+    import pypdfium2.raw as raw
+
+    text = run.text
+    count = 0
+    while count < min(_MARK_LENGTH, len(run.chars) - 1) and text[count] in _MARK_CHARS:
+        count += 1
+    if not count or text[count].isspace() or text[count] in _MARK_CHARS:
+        return 0
+    mark, word = run.chars[0], run.chars[count]
+    get_size = raw.FPDFText_GetFontSize
+    mark_size, word_size = get_size(handle, mark), get_size(handle, word)
+    x, mark_y, word_y = ctypes.c_double(), ctypes.c_double(), ctypes.c_double()
+    raw.FPDFText_GetCharOrigin(handle, mark, ctypes.byref(x), ctypes.byref(mark_y))
+    raw.FPDFText_GetCharOrigin(handle, word, ctypes.byref(x), ctypes.byref(word_y))
+    smaller = mark_size < 0.85 * word_size
+    raised = mark_y.value - word_y.value > 0.15 * run.size
+    return count if smaller and raised else 0
+
+
+def _mark_before(mark: Run, run: Run) -> bool:
+    """Whether a line's first run is a footnote's mark alone, set smaller and raised before
+    the run of its first word (pdfium sets the mark apart when it is raised that much)."""
+    text = mark.text.strip()
+    if not text or len(text) > _MARK_LENGTH or not all(c in _MARK_CHARS for c in text):
+        return False
+    smaller = mark.type_size < 0.85 * run.type_size
+    return smaller and mark.bottom - run.bottom > 0.15 * run.size
+
+
 def _upright(runs: list[Run]) -> list[Run]:
     """The runs set upright, unless most of the page is turned (a landscape page): text
     set at an angle beside upright text is a stamp in the margin or a chart's axis label,
@@ -197,7 +239,9 @@ def _upright(runs: list[Run]) -> list[Run]:
     return [r for r in runs if not r.turned]
 
 
-_MONO_NAME = re.compile(r"mono|courier|typewriter|consol|code|tt\d*$")
+# Fixed-pitch fonts by name: ...Mono, Courier and URW's clone of it (NimbusMonL, set by
+# LaTeX's times and helvet packages), TeX's typewriter faces (cmtt10, t1xtt, ...).
+_MONO_NAME = re.compile(r"mono|nimbusmon|courier|typewriter|consol|code|tt\d*$")
 
 
 def _fixed_pitch(textpage: "pypdfium2.PdfTextPage", chars: list[int]) -> bool:
@@ -225,69 +269,20 @@ def _continues(run: Run, left: float, bottom: float, top: float, size: float) ->
     return -0.5 * size <= left - run.right <= CELL_GAP * size
 
 
-def page_lines(runs: list[Run], page: int) -> list[Line]:
-    """The page's lines in reading order: top to bottom, and on a two-column stretch of the
-    page the left column before the right one."""
-    runs = [r for r in runs if r.text.strip()]
-    if not runs:
-        return []
-    gutter = _gutter(runs)
-    if gutter is None:
-        return _lines(runs, page)
-    lines: list[Line] = []
-    band: list[Run] = []
-    for run in sorted(runs, key=lambda r: -r.top):
-        if run.left < gutter < run.right:  # across both columns: the band above ends here
-            lines += _columns(band, gutter, page) + _lines([run], page)
-            band = []
-        else:
-            band.append(run)
-    return lines + _columns(band, gutter, page)
-
-
-def _columns(runs: list[Run], gutter: float, page: int) -> list[Line]:
-    left = [r for r in runs if r.right <= gutter]
-    right = [r for r in runs if r.left >= gutter]
-    return _lines(left, page) + _lines(right, page)
-
-
-def _gutter(runs: list[Run]) -> float | None:
-    """The x of the white strip parting two columns of text, if the page has them: crossed
-    by few runs, with many wide runs on either side."""
-    x0, x1 = min(r.left for r in runs), max(r.right for r in runs)
-    width = x1 - x0
-    if width <= 0:
-        return None
-    best: tuple[int, float] | None = None
-    for step in range(30, 71):
-        x = x0 + width * step / 100
-        crossing = sum(1 for r in runs if r.left < x < r.right)
-        if best is None or crossing < best[0]:
-            best = (crossing, x)
-    assert best is not None
-    crossing, x = best
-    left = [r.right - r.left for r in runs if r.right <= x]
-    right = [r.right - r.left for r in runs if r.left >= x]
-    wide = 0.3 * width
-    if crossing > 0.1 * len(runs) or len(left) < 5 or len(right) < 5:
-        return None
-    if statistics.median(left) < wide or statistics.median(right) < wide:
-        return None
-    # the strip's middle: halfway between the left column's right edge and the right's left
-    edge = max((r.right for r in runs if r.right <= x), default=x)
-    start = min((r.left for r in runs if r.left >= x), default=x)
-    return (edge + start) / 2
-
-
-def _lines(runs: list[Run], page: int) -> list[Line]:
+def lines_of(runs: list[Run], page: int) -> list[Line]:
     """Runs grouped into lines by their vertical overlap, each line's runs left to right."""
+    return [_line(group, page) for group in line_groups(runs)]
+
+
+def line_groups(runs: list[Run]) -> list[list[Run]]:
+    """The runs of each line, top to bottom, left to right: runs overlapping vertically."""
     groups: list[list[Run]] = []
     for run in sorted(runs, key=lambda r: -r.top):
         if groups and _overlaps(groups[-1], run):
             groups[-1].append(run)
         else:
             groups.append([run])
-    return [_line(sorted(g, key=lambda r: r.left), page) for g in groups]
+    return [sorted(g, key=lambda r: r.left) for g in groups]
 
 
 def _overlaps(group: list[Run], run: Run) -> bool:
@@ -314,7 +309,7 @@ def _line(runs: list[Run], page: int) -> Line:
             cells.append(text)
             starts.append(run.left)
             ends.append(run.right)
-        elif gap > 0.1 * size:
+        elif gap > 0.1 * size or (previous is runs[0] and _mark_before(previous, run)):
             cells[-1] += " " + text
         else:
             cells[-1] += text
