@@ -15,7 +15,13 @@ from conftest import REPO, write_corpus
 from qa.config import Settings
 from qa.embedding.embed import MODEL_NAME
 from qa.errors import CorpusError, IndexCorruptError, IndexMissingError
-from qa.index.build import build_index, load_index, sentence_context, stale_reasons
+from qa.index.build import (
+    build_index,
+    load_index,
+    readers_fingerprint,
+    sentence_context,
+    stale_reasons,
+)
 from qa.pipeline import Pipeline
 
 SMALL = {
@@ -204,6 +210,15 @@ def test_build_of_an_unusable_corpus_keeps_the_old_index(small, embedder, tmp_pa
         build_index(empty, index_dir, embedder, max_passage_chars=800)
     assert load_index(index_dir).path == before
     assert Path(before).exists()
+
+
+def test_an_index_read_by_other_reader_code_is_stale(small):
+    """Within one release too: a reader changed while developing it re-reads every file."""
+    corpus, index_dir = small
+    manifest = load_index(index_dir).manifest
+    assert manifest["readers"] == readers_fingerprint()
+    other = {**manifest, "readers": "0" * 64}
+    assert stale_reasons(other, corpus, max_passage_chars=800) == ["the file readers changed"]
 
 
 def test_index_from_another_qa_version_is_stale(small):

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ import bm25s
 import numpy as np
 
 from qa import __version__
+from qa.corpus import ingest
 from qa.corpus.ingest import (
     Chunks,
     Document,
@@ -250,6 +252,7 @@ def write_build(
                 "model": _model(embedder),
                 "embedding": _embedding(embedder),
                 "chunking": _chunking(max_passage_chars),
+                "readers": readers_fingerprint(),
                 "corpus": corpus_fingerprint(corpus_dir),
                 "corpus_dir": str(corpus_dir.resolve()),
                 "documents": {d.doc_id: d.sha256 for d in documents},
@@ -461,6 +464,16 @@ def _chunking(max_passage_chars: int) -> dict[str, Any]:
     return {"max_passage_chars": max_passage_chars, "splitter": SPLITTER}
 
 
+@cache
+def readers_fingerprint() -> str:
+    """SHA-256 of the corpus stage's source: an index read by other code is stale, even
+    within one release (a reader changed while developing it)."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(ingest.__file__).parent.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 def corpus_fingerprint(corpus_dir: Path) -> dict[str, str]:
     """SHA-256 of the bytes of every candidate file, including ones ingest skips."""
     return {
@@ -572,6 +585,8 @@ def stale_reasons(
         reasons.append("it was built with another embedding model")
     if manifest.get("chunking") != _chunking(max_passage_chars):
         reasons.append("the chunking settings changed")
+    if manifest.get("readers") != readers_fingerprint():
+        reasons.append("the file readers changed")
     built = manifest.get("corpus", {})
     now = corpus_fingerprint(corpus_dir) if corpus_dir.is_dir() else {}
     added = now.keys() - built.keys()
