@@ -109,7 +109,8 @@ bench-build: install
 bench-extractors: install real-documents
 	command -v pdftotext >/dev/null || $(SUDO) apt-get install -y poppler-utils
 	$(BIN)/pip install -q pdfplumber pypdf trafilatura lxml_html_clean mammoth \
-		'pymupdf>=1.26,<2' docx2python readability-lxml
+		'pymupdf>=1.26,<2' docx2python
+	$(BIN)/pip install -q readability-lxml  # alone: pip's resolver trips on lxml's extras
 	$(BIN)/python scripts/compare_extractors.py
 
 # Reading an ~800-page Word handbook and a few hundred PDFs: time, and memory as the files

@@ -170,7 +170,7 @@ CANDIDATES: dict[str, list[tuple[str, str, Read]]] = {
         ("readability-lxml summary", "Apache-2.0", readability_text),
     ],
     "Word": [
-        ("python-docx + qa's blocks (shipped)", "MIT", ours_docx),
+        ("mammoth + qa's blocks (shipped)", "BSD-2", ours_docx),
         ("mammoth convert_to_html", "BSD-2", mammoth_text),
         ("docx2python text", "MIT", docx2python_text),
     ],
