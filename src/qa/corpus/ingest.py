@@ -149,11 +149,19 @@ class SkippedError(CorpusError):
     """A corpus file that is not indexed, and why (huge, unreadable, binary or empty)."""
 
 
+def oversize(path: Path, max_bytes: int) -> SkippedError | None:
+    """Why a file is too large to read, or None when it is not."""
+    size = path.stat().st_size
+    return (
+        SkippedError(f"{size} bytes, over the {max_bytes}-byte limit") if size > max_bytes else None
+    )
+
+
 def read_document(doc_id: str, path: Path, *, max_bytes: int = MAX_DOCUMENT_BYTES) -> Document:
     """One corpus file read and parsed; raises SkippedError saying why it cannot be indexed."""
-    size = path.stat().st_size
-    if size > max_bytes:
-        raise SkippedError(f"{size} bytes, over the {max_bytes}-byte limit")
+    too_large = oversize(path, max_bytes)
+    if too_large is not None:
+        raise too_large
     reader = READERS.get(path.suffix.lower())
     if reader is not None:
         try:

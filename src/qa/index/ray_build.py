@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from qa.config import Settings
-from qa.corpus.ingest import Document, SkippedError, read_document
+from qa.corpus.ingest import Document, SkippedError, oversize, read_document
 from qa.embedding.embed import Embedder, load_model
 from qa.errors import QAError
 
@@ -170,9 +170,9 @@ class RayReader:
         limit = self.in_flight or 2 * max(1, int(ray.cluster_resources().get("CPU", 1)))
         pending: deque[Any] = deque()
         for doc_id, path in files:
-            size = path.stat().st_size
-            if size > max_bytes:  # not worth sending: read_document would refuse it
-                pending.append(SkippedError(f"{size} bytes, over the {max_bytes}-byte limit"))
+            too_large = oversize(path, max_bytes)  # not worth sending: it would be refused
+            if too_large is not None:
+                pending.append(too_large)
             else:
                 pending.append(task.remote(doc_id, path.read_bytes(), max_bytes))
             while len(pending) >= limit:
