@@ -30,11 +30,23 @@ class Citation:
 
 
 @dataclass(frozen=True, slots=True)
+class ShortAnswer:
+    """The phrase that answers (a number, name, date, place or short clause): verbatim,
+    `document.text[start:end] == text`, inside the first citation's span."""
+
+    text: str
+    doc_id: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
 class Answer:
     answer: str
     answered: bool
     confidence: float
     citations: list[Citation]
+    short_answer: ShortAnswer | None = None  # None: declined, or more than a phrase is asked
 
 
 def quote(index: Index, sentence_ids: list[int], scores: list[float], confidence: float) -> Answer:
