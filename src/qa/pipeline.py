@@ -51,6 +51,7 @@ class Reading:
     follow_up: bool
     focus: frozenset[int]  # passages the previous answer quoted, for a follow-up
     quotes: Quotes  # sentences the earlier answers quoted
+    previous: str | None = None  # the previous question, when this one is a follow-up
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,7 +201,10 @@ class Pipeline:
         # lets evaluation measure recall and MRR on the very ranking used.
         depth = max(top_k, RANKING_DEPTH)
         hits = retrieve(self.index, vector, terms, depth, focus=focus, within=within)
-        return Reading(resolution.text, parsed, vector, hits, resolution.follow_up, focus, quotes)
+        previous = resolution.previous.question if resolution.previous is not None else None
+        return Reading(
+            resolution.text, parsed, vector, hits, resolution.follow_up, focus, quotes, previous
+        )
 
     def candidates(self, reading: Reading, passages: int) -> Candidates:
         """The evidence of every sentence of the reading's `passages` best passages."""
@@ -233,6 +237,7 @@ class Pipeline:
             focus=reading.focus,
             quotes=reading.quotes,
             listed=min(top_k, DECLINE_PASSAGES),
+            previous=reading.previous,
         )
         took = (time.perf_counter() - started) * 1000
         retrieved = [h.passage_id for h in reading.hits]

@@ -5,10 +5,14 @@ passages, `model.py` (fitted by `qa train`) ranks them and decides whether to an
 and `templates.py` quotes and cites what was chosen.
 """
 
+from dataclasses import replace
+
 import numpy as np
 
 from qa.answer.evidence import Candidates, EvidenceReader
-from qa.answer.model import AnswerModel, default_model
+from qa.answer.model import AnswerModel, default_model, top_read
+from qa.answer.reader import Reader, ReaderOutput, default_reader
+from qa.answer.reader_inputs import reader_question
 from qa.answer.retrieve import Hit
 from qa.answer.templates import (
     DECLINE_PASSAGES,
@@ -16,6 +20,7 @@ from qa.answer.templates import (
     MAX_ANSWER_CHARS,
     Answer,
     Citation,
+    ShortAnswer,
     decline,
     quote,
 )
@@ -29,10 +34,21 @@ __all__ = ["DECLINE_TEXT", "Answer", "Answerer", "Citation"]
 class Answerer:
     """Chooses and cites the sentences that answer a question, or declines."""
 
-    def __init__(self, index: Index, model: AnswerModel | None = None) -> None:
+    def __init__(
+        self, index: Index, model: AnswerModel | None = None, reader: Reader | None = None
+    ) -> None:
         self.index = index
         self.evidence = EvidenceReader(index)
         self._model = model
+        self._reader = reader
+
+    @property
+    def reader(self) -> Reader:
+        """The learned reader, the package's own unless another was given; loaded (and
+        exported once per machine) when first needed."""
+        if self._reader is None:
+            self._reader = default_reader()
+        return self._reader
 
     @property
     def model(self) -> AnswerModel:
@@ -52,6 +68,7 @@ class Answerer:
         focus: frozenset[int] = frozenset(),
         quotes: Quotes = NO_QUOTES,
         listed: int = DECLINE_PASSAGES,
+        previous: str | None = None,
     ) -> Answer:
         """Answer from the sentences of the best passages of `hits` (as many as the model was
         fitted with), or decline and list the first `listed` passages."""
@@ -59,21 +76,73 @@ class Answerer:
         candidates = self.evidence.candidates(
             question, question_vector, read, follow_up=follow_up, focus=focus, quotes=quotes
         )
-        return self.decide(question, candidates, hits[:listed])
+        return self.decide(question, candidates, hits[:listed], previous=previous)
 
-    def decide(self, question: Question, candidates: Candidates, closest: list[Hit]) -> Answer:
+    def decide(
+        self,
+        question: Question,
+        candidates: Candidates,
+        closest: list[Hit],
+        *,
+        previous: str | None = None,
+    ) -> Answer:
         """The answer the model chooses from these candidates, or a decline that lists the
         `closest` passages."""
         if not len(candidates) or not question.terms:
             return decline(self.index, closest, 0.0)
         is_list = question.answer_type is AnswerType.LIST
-        selection = self.model.select(candidates, list_question=is_list)
-        if not selection.answered:
+        ranker = self.model.probabilities(candidates)
+        logits, read = None, None
+        if self.model.policy.read:
+            order = top_read(ranker, self.model.policy.read)
+            read = self.read(question.text, previous, candidates, order)
+            logits = np.full(len(candidates), np.nan)
+            logits[order] = read.logits
+        selection = self.model.select(candidates, ranker, logits, list_question=is_list)
+        if not selection.answered or not selection.chosen:
             return decline(self.index, closest, selection.confidence)
         ids, scores = within_length(
             self.index, candidates, selection.chosen, selection.probabilities, is_list=is_list
         )
-        return quote(self.index, ids, scores, selection.confidence)
+        answer = quote(self.index, ids, scores, selection.confidence)
+        if read is None or question.answer_type in (AnswerType.REASON, AnswerType.LIST):
+            return answer
+        order = top_read(ranker, self.model.policy.read)
+        best = selection.chosen[0]
+        return replace(answer, short_answer=self.short(candidates, best, read, order, answer))
+
+    def read(
+        self, text: str, previous: str | None, candidates: Candidates, order: list[int]
+    ) -> ReaderOutput:
+        """The reader on the candidates at positions `order`."""
+        sentences = [self.index.sentences[candidates.sentence_ids[i]] for i in order]
+        return self.reader.read(
+            reader_question(text, previous),
+            [self.index.sentence_text(s) for s in sentences],
+            [self.index.passages[s.passage_id].section for s in sentences],
+        )
+
+    def short(
+        self,
+        candidates: Candidates,
+        best: int,
+        read: ReaderOutput,
+        order: list[int],
+        answer: Answer,
+    ) -> ShortAnswer | None:
+        """The reader's span in the best sentence, in document offsets, when it lies inside
+        the first citation (it always should) and is shorter than the sentence."""
+        if best not in order:
+            return None
+        sentence = self.index.sentences[candidates.sentence_ids[best]]
+        first, last = read.spans[order.index(best)]
+        start, end = sentence.start + first, sentence.start + last
+        text = self.index.documents[sentence.doc_id].text[start:end]
+        cited = answer.citations[0]
+        inside = cited.doc_id == sentence.doc_id and cited.start <= start < end <= cited.end
+        if not inside or not text.strip() or end - start >= sentence.end - sentence.start:
+            return None
+        return ShortAnswer(text, sentence.doc_id, start, end)
 
 
 def within_length(

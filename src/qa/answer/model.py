@@ -64,6 +64,10 @@ DECISION_FEATURES: tuple[str, ...] = (
     "top3",  # sum of the three best probabilities
     "candidates",  # log of the number of candidates
     *(f"best_{name}" for name in FEATURES),
+    # The learned reader (0 in a model fitted without it):
+    "reader_best",  # its logit that the best candidate answers
+    "reader_top",  # its highest logit over the candidates it read
+    "ranker_best",  # the feature ranker's probability for the best candidate
 )
 
 
@@ -119,15 +123,54 @@ class Policy:
     # share of the best's, or more
     max_sentences: int  # ... and never more sentences than this (3 for a list question)
     passages: int  # candidates are the sentences of this many best passages
+    read: int = 0  # the learned reader reads this many of the ranker's best (0: no reader)
+
+
+@dataclass(frozen=True, slots=True)
+class Combiner:
+    """P(a candidate the reader read holds the answer): a logistic regression on the
+    ranker's logit and the reader's."""
+
+    coef: tuple[float, float]
+    intercept: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {"coef": list(self.coef), "intercept": self.intercept}
+
+    def probabilities(self, ranker: np.ndarray, reader: np.ndarray) -> np.ndarray:
+        """One per candidate: the combined probability where the reader read (its logit is
+        not NaN), 0 elsewhere, so that only what was read is quoted."""
+        read = ~np.isnan(reader)
+        z = self.coef[0] * _logit(ranker[read]) + self.coef[1] * reader[read] + self.intercept
+        out = np.zeros(len(ranker))
+        out[read] = 1.0 / (1.0 + np.exp(-z))
+        return out
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-6, 1 - 1e-6)
+    return np.log(p / (1 - p))
+
+
+def top_read(probabilities: np.ndarray, read: int) -> list[int]:
+    """The candidates the reader reads: the ranker's `read` best."""
+    return [int(i) for i in np.argsort(-probabilities, kind="stable")[:read]]
 
 
 class AnswerModel:
     """The ranker, the decider and the policy, loaded from their files."""
 
-    def __init__(self, ranker: lightgbm.Booster, decider: Decider, policy: Policy) -> None:
+    def __init__(
+        self,
+        ranker: lightgbm.Booster,
+        decider: Decider,
+        policy: Policy,
+        combiner: Combiner | None = None,
+    ) -> None:
         self.ranker = ranker
         self.decider = decider
         self.policy = policy
+        self.combiner = combiner if policy.read else None
 
     @classmethod
     def load(cls, folder: Path = MODEL_DIR) -> "AnswerModel":
@@ -145,21 +188,35 @@ class AnswerModel:
             ranker = lightgbm.Booster(model_file=str(folder / "ranker.txt"))
             decider = Decider.from_json(meta["decider"])
             policy = Policy(**meta["policy"])
+            combiner = meta.get("combiner")
+            combiner = (
+                Combiner(tuple(combiner["coef"]), combiner["intercept"]) if combiner else None
+            )
         except (OSError, lightgbm.basic.LightGBMError, KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"cannot read the fitted model in {folder}: {exc}") from exc
-        return cls(ranker, decider, policy)
+        return cls(ranker, decider, policy, combiner)
 
     def probabilities(self, candidates: Candidates) -> np.ndarray:
         """The probability that each candidate holds the answer."""
         # One thread: a few dozen rows are scored faster than threads can start.
         return np.asarray(self.ranker.predict(candidates.features, num_threads=1))
 
-    def select(self, candidates: Candidates, *, list_question: bool = False) -> Selection:
-        """The sentences to quote and whether to answer with them."""
-        p = self.probabilities(candidates)
+    def select(
+        self,
+        candidates: Candidates,
+        ranker: np.ndarray,
+        reader: np.ndarray | None = None,
+        *,
+        list_question: bool = False,
+    ) -> Selection:
+        """The sentences to quote and whether to answer with them, from the ranker's
+        probabilities and (NaN where it did not read) the reader's logits."""
+        p = ranker
+        if self.combiner is not None and reader is not None:
+            p = self.combiner.probabilities(ranker, reader)
         limit = LIST_SENTENCES if list_question else self.policy.max_sentences
-        chosen = choose(p, self.policy.runner_up_ratio, limit)
-        confidence = self.decider.probability(decision_features(candidates, p))
+        chosen = [i for i in choose(p, self.policy.runner_up_ratio, limit) if p[i] > 0]
+        confidence = self.decider.probability(decision_features(candidates, p, reader, ranker))
         return Selection(chosen, confidence, confidence >= self.policy.threshold, p)
 
 
@@ -171,13 +228,29 @@ def choose(probabilities: np.ndarray, ratio: float, limit: int) -> list[int]:
     return [int(order[0])] + [int(i) for i in order[1:limit] if probabilities[i] >= ratio * best]
 
 
-def decision_features(candidates: Candidates, probabilities: np.ndarray) -> np.ndarray:
-    """The decider's input: how the best candidates stand, and the best one's evidence."""
+def decision_features(
+    candidates: Candidates,
+    probabilities: np.ndarray,
+    reader: np.ndarray | None = None,
+    ranker: np.ndarray | None = None,
+) -> np.ndarray:
+    """The decider's input: how the best candidates stand, the best one's evidence, and
+    what the reader made of them."""
     top = np.sort(probabilities)[::-1]
-    best_row = candidates.features[int(np.argmax(probabilities))]
+    best = int(np.argmax(probabilities))
+    best_row = candidates.features[best]
     runner_up = float(top[1]) if len(top) > 1 else 0.0
     head = [top[0], runner_up, top[0] - runner_up, top[:3].sum(), math.log(len(top))]
-    return np.concatenate([np.asarray(head, dtype=np.float32), best_row])
+    read = [0.0, 0.0, 0.0]
+    if reader is not None and ranker is not None and not np.isnan(reader).all():
+        best_logit = reader[best]
+        read = [
+            float(best_logit) if not np.isnan(best_logit) else float(np.nanmin(reader)),
+            float(np.nanmax(reader)),
+            float(ranker[best]),
+        ]
+    tail = np.asarray(read, dtype=np.float32)
+    return np.concatenate([np.asarray(head, dtype=np.float32), best_row, tail])
 
 
 def read_metadata(folder: Path) -> dict[str, Any]:

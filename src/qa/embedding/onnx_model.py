@@ -67,7 +67,7 @@ def load_onnx_model(cache: Path, *, threads: int = 0) -> "OnnxModel":
     return OnnxModel(folder, threads=threads)
 
 
-def check_export(folder: Path) -> str | None:
+def check_export(folder: Path, export_format: int = EXPORT_FORMAT) -> str | None:
     """Why the export in `folder` cannot be used, or None when it can."""
     try:
         manifest = json.loads((folder / "export.json").read_text(encoding="utf-8"))
@@ -75,7 +75,7 @@ def check_export(folder: Path) -> str | None:
         return "no export yet"
     except (OSError, ValueError) as exc:
         return f"unreadable export manifest: {exc}"
-    if manifest.get("format") != EXPORT_FORMAT:
+    if manifest.get("format") != export_format:
         return "an export of another format"
     for name, digest in manifest.get("sha256", {}).items():
         try:
@@ -105,21 +105,26 @@ def export(folder: Path, reference: TorchModel) -> None:
         difference = _largest_difference(OnnxModel(work), reference)
         if difference > MAX_EXPORT_DIFF:
             raise ExportError(f"the ONNX export's vectors differ from PyTorch's by {difference}")
-        # Written last: a folder without checksums is never loaded.
         manifest["max_difference_to_torch"] = difference
-        manifest["sha256"] = {n: _sha256(work / n) for n in ("model.onnx", "tokenizer.json")}
-        (work / "export.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-        if folder.exists():  # a bad export, or one another process has just published
-            if check_export(folder) is None:
-                return
-            shutil.rmtree(folder)
-        try:
-            os.replace(work, folder)
-        except OSError:  # another process published between the check and here
-            if check_export(folder) is not None:
-                raise
+        publish(work, folder, manifest, ("model.onnx", "tokenizer.json"))
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def publish(work: Path, folder: Path, manifest: dict[str, Any], files: tuple[str, ...]) -> None:
+    """Publish a checked export made in `work` as `folder`, atomically, with its manifest
+    and the checksums of its `files` (written last: a folder without them is never loaded)."""
+    manifest["sha256"] = {n: _sha256(work / n) for n in files}
+    (work / "export.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    if folder.exists():  # a bad export, or one another process has just published
+        if check_export(folder, manifest["format"]) is None:
+            return
+        shutil.rmtree(folder)
+    try:
+        os.replace(work, folder)
+    except OSError:  # another process published between the check and here
+        if check_export(folder, manifest["format"]) is not None:
+            raise
 
 
 def export_graph(reference: TorchModel, path: Path) -> None:

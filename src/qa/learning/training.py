@@ -6,6 +6,7 @@ grouped by document: no document's questions are in both the fitting and the sco
 of a fold, and every set's held-out scores are reported on their own.
 """
 
+import gzip
 import hashlib
 import json
 import logging
@@ -30,10 +31,13 @@ from qa.answer.model import (
     LIST_SENTENCES,
     MODEL_FORMAT,
     AnswerModel,
+    Combiner,
     Decider,
     choose,
     decision_features,
+    top_read,
 )
+from qa.answer.reader import HELD_OUT_FILE, READ, READER_DIR, held_out_key
 from qa.answer.templates import quote
 from qa.config import Settings
 from qa.embedding.embed import Embedder
@@ -108,6 +112,8 @@ class Example:
     labels: np.ndarray  # each candidate holds a gold answer
     list_question: bool
     vector: np.ndarray  # the question's, as retrieval used it
+    text: str = ""  # the question as read (cleaned, resolved against the chat)
+    previous: str | None = None  # the previous question, for a follow-up
 
 
 def question_sets(repo: Path, benchmarks: Path, work: Path) -> list[QuestionSet]:
@@ -117,8 +123,12 @@ def question_sets(repo: Path, benchmarks: Path, work: Path) -> list[QuestionSet]
     squad_file = benchmarks / "squad2-dev-A.json"
     squad_corpus = work / "squad2-dev-A-corpus"
     squad_items = write_squad_corpus(read_squad(squad_file), squad_corpus)
+    squad_c_file = benchmarks / "squad2-dev-C.json"
+    squad_c_corpus = work / "squad2-dev-C-corpus"
+    squad_c_items = write_squad_corpus(read_squad(squad_c_file), squad_c_corpus)
     sets = [
         QuestionSet("squad-A", squad_file, squad_corpus, squad_items, squad_file.name),
+        QuestionSet("squad-C", squad_c_file, squad_c_corpus, squad_c_items, squad_c_file.name),
         _jsonl(
             "quac-dev", benchmarks / "quac-dev" / "gold.jsonl", benchmarks / "quac-dev" / "corpus"
         ),
@@ -194,6 +204,8 @@ def collect(question_set: QuestionSet, pipeline: Pipeline) -> list[Example]:
                 labels=labels,
                 list_question=reading.question.answer_type is AnswerType.LIST,
                 vector=reading.vector[0],
+                text=reading.text,
+                previous=reading.previous,
             )
         )
     return examples
@@ -280,7 +292,15 @@ class Outcome:
     sentences: np.ndarray
 
 
-def outcomes(examples: list[Example], probabilities: list[np.ndarray], ratio: float) -> Outcome:
+def outcomes(
+    examples: list[Example],
+    probabilities: list[np.ndarray],
+    ratio: float,
+    reader: list[np.ndarray] | None = None,
+    ranker: list[np.ndarray] | None = None,
+) -> Outcome:
+    """Each example answered from `probabilities` (the ranker's, or combined with the
+    reader's logits, NaN where it did not read: then only what it read is quoted)."""
     width = len(DECISION_FEATURES)
     features = np.zeros((len(examples), width), dtype=np.float32)
     right = np.zeros(len(examples), dtype=bool)
@@ -289,8 +309,15 @@ def outcomes(examples: list[Example], probabilities: list[np.ndarray], ratio: fl
         if not len(e.candidates):
             continue
         chosen = choose(p, ratio, LIST_SENTENCES if e.list_question else MAX_SENTENCES)
+        if reader is not None:
+            chosen = [j for j in chosen if p[j] > 0]
         text, count = answer_text(e, chosen, p)
-        features[i] = decision_features(e.candidates, p)
+        features[i] = decision_features(
+            e.candidates,
+            p,
+            reader[i] if reader is not None else None,
+            ranker[i] if ranker is not None else None,
+        )
         right[i] = e.item.answerable and contains_answer(text, e.item.answers)
         sentences[i] = count
     return Outcome(features, right, sentences)
@@ -364,6 +391,135 @@ def _share(k: int, n: int) -> float:
     return round(k / n, 4) if n else 0.0
 
 
+@dataclass(frozen=True, slots=True)
+class Search:
+    """The best settings found for one answerer, with its held-out scores."""
+
+    ratio: float
+    c: float
+    threshold: float
+    held_out: dict[str, dict[str, float]]
+    outcome: Outcome
+
+
+def search(
+    examples: list[Example],
+    weights: np.ndarray,
+    splits: list[tuple[np.ndarray, np.ndarray]],
+    probabilities: list[np.ndarray],
+    reader: list[np.ndarray] | None = None,
+    ranker: list[np.ndarray] | None = None,
+    *,
+    alone: bool = False,
+) -> Search:
+    """Every runner-up ratio, decider strength and threshold, scored on the held-out folds;
+    the best by the objective (on a tie, the first tried). `alone`: the confidence is the
+    best candidate's probability itself, without the decider."""
+    trials = []
+    for ratio in RUNNER_UP_RATIOS:
+        outcome = outcomes(examples, probabilities, ratio, reader, ranker)
+        for c in (DECIDER_CS[0],) if alone else DECIDER_CS:
+            if alone:
+                confidence = outcome.features[:, DECISION_FEATURES.index("best")].astype(float)
+            else:
+                confidence = held_out_confidence(outcome, weights, splits, c)
+            for threshold in THRESHOLDS:
+                by_set = scores(examples, outcome, confidence, threshold)
+                sentences = statistics.fmean(m["sentences_per_answer"] for m in by_set.values())
+                if sentences <= MAX_MEAN_SENTENCES:
+                    trials.append(Search(ratio, c, threshold, by_set, outcome))
+    if not trials:
+        raise TrainingError("no setting keeps answers short enough")
+    return max(trials, key=lambda t: objective(t.held_out))
+
+
+def held_out_reader(
+    examples: list[Example], probabilities: list[np.ndarray], reader_dir: Path, read: int
+) -> list[np.ndarray] | None:
+    """Each example's reader logits from `qa train-reader`'s held-out outputs (readers that
+    never saw its document), on the ranker's `read` best candidates; NaN elsewhere. None when
+    there are none (no reader trained yet)."""
+    path = reader_dir / HELD_OUT_FILE
+    if not path.is_file():
+        log.warning("no held-out reader outputs in %s: fitting without the reader", path)
+        return None
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        found = {row["key"]: row["logit"] for row in map(json.loads, f)}
+    out, missing = [], 0
+    for e, p in zip(examples, probabilities, strict=True):
+        logits = np.full(len(e.candidates), np.nan)
+        if len(e.candidates):
+            index = e.pipeline.index
+            for i in top_read(p, read):
+                sentence = index.sentences[e.candidates.sentence_ids[i]]
+                key = held_out_key(e.set, e.item.id, index.sentence_text(sentence))
+                if key in found:
+                    logits[i] = found[key]
+                else:
+                    missing += 1
+        out.append(logits)
+    if missing:
+        log.warning("%d candidates have no held-out reader output: read as unread", missing)
+    return out
+
+
+def _reader_alone(logits: np.ndarray) -> np.ndarray:
+    """The reader's own probabilities, 0 where it did not read."""
+    return np.where(np.isnan(logits), 0.0, 1.0 / (1.0 + np.exp(-np.nan_to_num(logits))))
+
+
+def _combiner_rows(
+    examples: list[Example],
+    weights: np.ndarray,
+    probabilities: list[np.ndarray],
+    reader: list[np.ndarray],
+    which: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    x, y, w = [], [], []
+    for i in which:
+        read = ~np.isnan(reader[i])
+        if not read.any():
+            continue
+        p = np.clip(probabilities[i][read], 1e-6, 1 - 1e-6)
+        x.append(np.column_stack([np.log(p / (1 - p)), reader[i][read]]))
+        y.append(examples[i].labels[read])
+        w.append(np.full(int(read.sum()), weights[i]))
+    return np.vstack(x), np.concatenate(y), np.concatenate(w)
+
+
+def fit_combiner(
+    examples: list[Example],
+    weights: np.ndarray,
+    probabilities: list[np.ndarray],
+    reader: list[np.ndarray],
+    which: np.ndarray | None = None,
+) -> Combiner:
+    from sklearn.linear_model import LogisticRegression
+
+    rows = np.arange(len(examples)) if which is None else which
+    x, y, w = _combiner_rows(examples, weights, probabilities, reader, rows)
+    model = LogisticRegression(max_iter=1000).fit(x, y, sample_weight=w)
+    return Combiner(
+        (float(model.coef_[0][0]), float(model.coef_[0][1])), float(model.intercept_[0])
+    )
+
+
+def held_out_combined(
+    examples: list[Example],
+    weights: np.ndarray,
+    splits: list[tuple[np.ndarray, np.ndarray]],
+    probabilities: list[np.ndarray],
+    reader: list[np.ndarray],
+) -> list[np.ndarray]:
+    """Each example's combined probabilities from a combiner fitted on the other folds."""
+    out: list[np.ndarray] = [np.zeros(0)] * len(examples)
+    for train, test in splits:
+        combiner = fit_combiner(examples, weights, probabilities, reader, train)
+        for i in test:
+            out[i] = combiner.probabilities(probabilities[i], reader[i])
+    return out
+
+
 # --- the command ---------------------------------------------------------------------------
 
 
@@ -376,8 +532,14 @@ def train(
     *,
     echo: Callable[[str], None] = print,
     ranker_trees: int = RANKER_TREES,
+    reader_dir: Path = READER_DIR,
+    read: int = READ,
 ) -> dict[str, Any]:
-    """Collect, validate on grouped folds, fit on everything, write the model; its metadata."""
+    """Collect, validate on grouped folds, fit on everything, write the model; its metadata.
+
+    With the reader's held-out outputs (`qa train-reader`) three answerers are validated:
+    the features alone, the reader alone, and both (the reader reading the ranker's `read`
+    best candidates); the combination ships when it holds out better than the features."""
     started = time.perf_counter()
     work.mkdir(parents=True, exist_ok=True)
     sets = question_sets(repo, benchmarks, work)
@@ -391,22 +553,32 @@ def train(
     weights = set_weights(examples)
     splits = folds(examples)
     probabilities = held_out_probabilities(examples, weights, splits, ranker_trees)
-
-    trials = []  # (ratio, decider C, threshold, scores by set, outcome)
-    for ratio in RUNNER_UP_RATIOS:
-        outcome = outcomes(examples, probabilities, ratio)
-        for c in DECIDER_CS:
-            confidence = held_out_confidence(outcome, weights, splits, c)
-            for threshold in THRESHOLDS:
-                by_set = scores(examples, outcome, confidence, threshold)
-                sentences = statistics.fmean(m["sentences_per_answer"] for m in by_set.values())
-                if sentences <= MAX_MEAN_SENTENCES:
-                    trials.append((ratio, c, threshold, by_set, outcome))
-        echo(f"runner-up ratio {ratio}: scored")
-    if not trials:
-        raise TrainingError("no setting keeps answers short enough")
-    # The best setting by the objective; on a tie, the first in the order tried.
-    ratio, c, threshold, held_out, outcome = max(trials, key=lambda t: objective(t[3]))
+    reader = held_out_reader(examples, probabilities, reader_dir, read)
+    variants: dict[str, Search] = {"features": search(examples, weights, splits, probabilities)}
+    echo(f"features alone: {objective(variants['features'].held_out):.4f}")
+    combiner = None
+    if reader is not None:
+        alone = [_reader_alone(x) for x in reader]
+        variants["reader"] = search(
+            examples, weights, splits, alone, reader, probabilities, alone=True
+        )
+        echo(f"reader alone: {objective(variants['reader'].held_out):.4f}")
+        combined = held_out_combined(examples, weights, splits, probabilities, reader)
+        variants["combined"] = search(examples, weights, splits, combined, reader, probabilities)
+        echo(f"combined: {objective(variants['combined'].held_out):.4f}")
+        combiner = fit_combiner(examples, weights, probabilities, reader)
+    # The reader ships when the combination holds out better than the features alone.
+    chosen = "combined" if "combined" in variants else "features"
+    if objective(variants[chosen].held_out) <= objective(variants["features"].held_out):
+        chosen = "features"
+    best = variants[chosen]
+    ratio, c, threshold, held_out, outcome = (
+        best.ratio,
+        best.c,
+        best.threshold,
+        best.held_out,
+        best.outcome,
+    )
     confidence = held_out_confidence(outcome, weights, splits, c)
     by_turn = scores_by_turn(examples, outcome, confidence, threshold)
 
@@ -426,8 +598,15 @@ def train(
             "runner_up_ratio": ratio,
             "max_sentences": MAX_SENTENCES,
             "passages": CANDIDATE_PASSAGES,
+            "read": read if chosen == "combined" else 0,
         },
+        "combiner": combiner.to_json() if combiner and chosen == "combined" else None,
         "held_out": held_out,
+        "held_out_variants": {
+            name: {"objective": round(objective(v.held_out), 4), "scores": v.held_out}
+            for name, v in variants.items()
+        },
+        "shipped_variant": chosen,
         "held_out_by_turn": by_turn,
         "validation": f"GroupKFold({FOLDS}) by document, seed {SEED}",
         "objective": "mean over sets of overall accuracy, answers of 1.5 sentences or fewer",
