@@ -156,6 +156,30 @@ def library_url(library_settings: Settings, library: Pipeline) -> Iterator[str]:
 
 # --- short answers on every surface, before the learned reader fills them -------------------
 
+MARKUP_DOC = "bridges.txt"
+MARKUP_TEXT = (
+    "Bridges & <Tolls>\n\nOld Bridge\n"
+    "The Old Bridge opened in 1887. Crossing it costs <b>5 cents</b> & a smile, paid at the "
+    "<gate>.\n\nNew Bridge\nThe New Bridge is free. It opened in 1990 and carries four lanes.\n"
+)
+MARKUP_QUESTION = "How much does crossing the Old Bridge cost?"
+MARKUP_SHORT = r"<b>[^<]*</b> &"  # a short answer holding markup, for the escaping tests
+
+
+@pytest.fixture(scope="session")
+def markup_settings(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Settings:
+    """A document whose text looks like markup, built once."""
+    corpus = write_corpus(tmp_path_factory.mktemp("markup"), {MARKUP_DOC: MARKUP_TEXT})
+    settings = Settings(corpus=corpus, index=tmp_path_factory.mktemp("markup-index"))
+    build(settings, embedder=embedder)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def markup(markup_settings: Settings, embedder: Embedder) -> Pipeline:
+    return Pipeline.load(markup_settings, embedder=embedder)
+
+
 NUMBER = r"\d[\d,.]*\d|\d"  # a number such as 970, 1,234 or 2016
 
 
@@ -173,7 +197,7 @@ def short_answer_in_first_quote(answer: Answer, pattern: str) -> ShortAnswer | N
 
 
 @pytest.fixture
-def with_short_answer(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], None]:
+def with_short_answer(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
     """Until the learned reader fills `Answer.short_answer` (it is None for every answer so
     far), the real pipeline's answers with one attached, to check how each surface shows it:
     `with_short_answer(pattern)` makes the first match of `pattern` in the real first
