@@ -1,13 +1,16 @@
 """Shared fixtures: the real packaged model (loaded once), a real index of the repo corpus."""
 
 import os
+import re
 import socket
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -20,10 +23,11 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 # test session of a checkout makes it (~10 s). Processes the tests start inherit this.
 os.environ.setdefault("QA_MODEL_CACHE", str(Path(__file__).resolve().parents[1] / ".cache"))
 
+from qa.answer.templates import Answer, ShortAnswer
 from qa.config import Settings
 from qa.embedding.embed import Embedder, load_embedder
 from qa.interfaces.http import create_app
-from qa.pipeline import Pipeline, build
+from qa.pipeline import AskResult, Pipeline, build
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "corpus"
@@ -148,3 +152,66 @@ def library_client(library_settings: Settings, library: Pipeline) -> Iterator[Te
 def library_url(library_settings: Settings, library: Pipeline) -> Iterator[str]:
     with served(library_settings, library) as url:
         yield url
+
+
+# --- short answers on every surface, before the learned reader fills them -------------------
+
+MARKUP_DOC = "bridges.txt"
+MARKUP_TEXT = (
+    "Bridges & <Tolls>\n\nOld Bridge\n"
+    "The Old Bridge opened in 1887. Crossing it costs <b>5 cents</b> & a smile, paid at the "
+    "<gate>.\n\nNew Bridge\nThe New Bridge is free. It opened in 1990 and carries four lanes.\n"
+)
+MARKUP_QUESTION = "How much does crossing the Old Bridge cost?"
+MARKUP_SHORT = r"<b>[^<]*</b> &"  # a short answer holding markup, for the escaping tests
+
+
+@pytest.fixture(scope="session")
+def markup_settings(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Settings:
+    """A document whose text looks like markup, built once."""
+    corpus = write_corpus(tmp_path_factory.mktemp("markup"), {MARKUP_DOC: MARKUP_TEXT})
+    settings = Settings(corpus=corpus, index=tmp_path_factory.mktemp("markup-index"))
+    build(settings, embedder=embedder)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def markup(markup_settings: Settings, embedder: Embedder) -> Pipeline:
+    return Pipeline.load(markup_settings, embedder=embedder)
+
+
+NUMBER = r"\d[\d,.]*\d|\d"  # a number such as 970, 1,234 or 2016
+
+
+def short_answer_in_first_quote(answer: Answer, pattern: str) -> ShortAnswer | None:
+    """The first match of `pattern` in the answer's first quote, as a short answer in
+    document offsets; None for a decline or a quote without one."""
+    if not answer.answered or not answer.citations:
+        return None
+    first = answer.citations[0]
+    match = re.search(pattern, first.quote)
+    if match is None:
+        return None
+    start, end = first.start + match.start(), first.start + match.end()
+    return ShortAnswer(match.group(), first.doc_id, start, end)
+
+
+@pytest.fixture
+def with_short_answer(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+    """Until the learned reader fills `Answer.short_answer` (it is None for every answer so
+    far), the real pipeline's answers with one attached, to check how each surface shows it:
+    `with_short_answer(pattern)` makes the first match of `pattern` in the real first
+    citation's quote the short answer of every answer, in every pipeline of this process
+    (the served app's included), until the test ends. A real verbatim span of the document,
+    not a made-up answer."""
+    real_ask = Pipeline.ask
+
+    def use(pattern: str = NUMBER) -> None:
+        def ask(self: Pipeline, question: str, **kwargs: Any) -> AskResult:
+            result = real_ask(self, question, **kwargs)
+            short = short_answer_in_first_quote(result.answer, pattern)
+            return replace(result, answer=replace(result.answer, short_answer=short))
+
+        monkeypatch.setattr(Pipeline, "ask", ask)
+
+    return use

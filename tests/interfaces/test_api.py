@@ -47,6 +47,34 @@ def test_every_citation_is_verbatim_in_the_served_document(client, question):
     for citation in data["citations"]:
         doc = client.get(f"/api/documents/{citation['doc_id']}").json()
         assert doc["text"][citation["start"] : citation["end"]] == citation["quote"]
+    if data["short_answer"] is not None:
+        assert_short_answer_is_verbatim_in_the_first_citation(client, data)
+
+
+def assert_short_answer_is_verbatim_in_the_first_citation(client, data):
+    short, first = data["short_answer"], data["citations"][0]
+    assert set(short) == {"text", "doc_id", "start", "end"}
+    assert data["answered"] is True and short["text"]
+    doc = client.get(f"/api/documents/{short['doc_id']}").json()
+    assert doc["text"][short["start"] : short["end"]] == short["text"]
+    assert short["doc_id"] == first["doc_id"]
+    assert first["start"] <= short["start"] < short["end"] <= first["end"]
+
+
+def test_a_declined_answer_has_no_short_answer(client):
+    data = ask(client, question="Who won the 2018 World Cup?").json()
+    assert data["answered"] is False
+    assert "short_answer" in data and data["short_answer"] is None
+
+
+def test_the_short_answer_is_returned_with_document_offsets(client, with_short_answer):
+    with_short_answer()  # the first number of the real first quote
+    data = ask(client, question=QUESTION).json()
+    assert data["short_answer"] is not None
+    assert_short_answer_is_verbatim_in_the_first_citation(client, data)
+    first = data["citations"][0]
+    inside = first["quote"][data["short_answer"]["start"] - first["start"] :]
+    assert inside.startswith(data["short_answer"]["text"])
 
 
 def test_question_is_trimmed(client):
@@ -172,6 +200,15 @@ def test_openapi_documents_the_limits(client):
     assert ask_request["top_k"]["maximum"] == 20
     assert ask_request["history"]["maxItems"] == 20
     assert client.get("/docs").status_code == 200
+
+
+def test_openapi_documents_the_short_answer(client):
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    field = schemas["AskResponse"]["properties"]["short_answer"]
+    assert {"$ref": "#/components/schemas/ShortAnswer"} in field["anyOf"]
+    assert {"type": "null"} in field["anyOf"]
+    assert "null when the answer is declined" in field["description"]
+    assert set(schemas["ShortAnswer"]["required"]) == {"text", "doc_id", "start", "end"}
 
 
 # --- asking within documents (doc_ids) ---------------------------------------------------------

@@ -3,16 +3,18 @@
 import re
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from conftest import REPO
+from conftest import MARKUP_QUESTION, MARKUP_SHORT, REPO, served
 
 ARTIFACTS = REPO / "artifacts"
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 TIMEOUT_MS = 15_000
 US = "How many North Koreans live in the US?"
+CANADA = "How many North Koreans reside in Canada?"
 DECLINED = "Who won the 2018 World Cup?"
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="no Chromium")
@@ -319,5 +321,91 @@ def test_signing_in_with_a_key_opens_the_chat(browser, settings, pipeline):
             page.click("form.signout button")
             expect(page.locator("h1")).to_have_text("Sign in")
             assert problems == []
+        finally:
+            page.context.close()
+
+
+# --- the short answer, marked inside its quote ------------------------------------------------
+
+# The text of what precedes the short answer's mark in its quote.
+TEXT_BEFORE_MARK = """quote => {
+  const range = document.createRange();
+  range.setStart(quote, 0);
+  range.setEndBefore(quote.querySelector("mark.short"));
+  return range.toString();
+}"""
+
+
+def assert_short_answer_marked(page, turn, base_url, question, width):
+    """The short answer that `POST /api/ask` returns is marked in the first quote at its
+    offsets and where the answer quotes it: bold on the highlight, named to screen readers,
+    and the page no wider than the window."""
+    data = httpx.post(f"{base_url}/api/ask", json={"question": question}).json()
+    short, first = data["short_answer"], data["citations"][0]
+    assert short is not None
+    quote = turn.locator("li.citation").first.locator("blockquote.quote")
+    mark = quote.locator("mark.short")
+    expect(mark).to_have_count(1)
+    expect(mark).to_have_text(short["text"])
+    expect(mark).to_be_visible()
+    assert quote.text_content() == first["quote"]  # the quote is whole, the mark inside it
+    assert quote.evaluate(TEXT_BEFORE_MARK) == first["quote"][: short["start"] - first["start"]]
+    expect(turn.locator(".answer .text mark.short")).to_have_text(short["text"])
+    expect(turn.locator("mark.short")).to_have_count(2)
+    assert mark.evaluate("m => getComputedStyle(m).fontWeight") == "700"
+    # Screen readers hear it named (the accessibility tree), sighted readers see it bold.
+    heard = re.escape(f"(short answer: {short['text']}") + r"\s*\)"
+    assert re.search(f'- mark: "{heard}"', quote.aria_snapshot())
+    assert "(short answer: " not in quote.inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+
+@pytest.mark.parametrize("width", [1280, 375])
+def test_the_short_answer_is_marked_inside_its_quote(browser, base_url, with_short_answer, width):
+    with_short_answer()  # the first number of the real first quote
+    page = new_page(browser, base_url, viewport={"width": width, "height": 800})
+    try:
+        page.goto("/")
+        turn = ask(page, CANADA, 1)
+        assert_short_answer_marked(page, turn, base_url, CANADA, width)
+        declined = ask(page, DECLINED, 2)
+        expect(declined.locator("mark")).to_have_count(0)
+        screenshot(page, f"chat-short-{width}.png")
+    finally:
+        page.context.close()
+
+
+def test_the_short_answer_is_marked_without_javascript(browser, base_url, with_short_answer):
+    with_short_answer()
+    page = new_page(
+        browser, base_url, java_script_enabled=False, viewport={"width": 375, "height": 800}
+    )
+    try:
+        page.goto("/")
+        page.fill("#question", CANADA)
+        page.click("#ask-button")
+        turn = page.locator("article.turn#t1")
+        assert_short_answer_marked(page, turn, base_url, CANADA, 375)
+        screenshot(page, "chat-short-nojs-375.png")
+    finally:
+        page.context.close()
+
+
+def test_a_short_answer_that_looks_like_markup_is_shown_as_text(
+    browser, markup_settings, markup, with_short_answer
+):
+    with_short_answer(MARKUP_SHORT)
+    with served(markup_settings, markup) as url:
+        page = new_page(browser, url)
+        dialogs = []
+        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+        try:
+            page.goto("/")
+            turn = ask(page, MARKUP_QUESTION, 1)
+            assert_short_answer_marked(page, turn, url, MARKUP_QUESTION, 1280)
+            expect(turn.locator("mark.short").first).to_have_text("<b>5 cents</b> &")
+            expect(page.locator("#conversation b, #conversation gate")).to_have_count(0)
+            screenshot(page, "chat-short-markup.png", full_page=False)
+            assert dialogs == []
         finally:
             page.context.close()

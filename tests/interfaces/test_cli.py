@@ -61,12 +61,40 @@ def test_ask_prints_the_answer_then_numbered_citations(lakes, monkeypatch, capsy
         "--corpus", str(corpus),
     )  # fmt: skip
     assert code == 0, err
-    lines = out.splitlines()
-    assert "Blue Lake is 40 metres deep. [1]" in lines[0]
+    # The short answer's line and a blank one come first when there is one.
+    lines = out.splitlines()[2:] if out.startswith("Short answer: ") else out.splitlines()
+    assert lines[0] == "Blue Lake is 40 metres deep. [1]"
     assert lines[2] == "Sources:"
     assert lines[3] == "[1] Lakes of the North — Blue Lake (lakes.txt:30-58)"
     assert lines[4] == "    “Blue Lake is 40 metres deep.”"
     assert err == ""
+
+
+def test_ask_prints_the_short_answer_first(lakes, monkeypatch, capsys, with_short_answer):
+    corpus, index, *_ = lakes
+    with_short_answer()  # the number in the real first quote
+    args = ["ask", "How deep is Blue Lake?", "--index", str(index), "--corpus", str(corpus)]
+    code, out, err = run(monkeypatch, capsys, *args)
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[:3] == ["Short answer: 40", "", "Blue Lake is 40 metres deep. [1]"]
+    assert lines[4:6] == ["Sources:", "[1] Lakes of the North — Blue Lake (lakes.txt:30-58)"]
+    code, out, _ = run(monkeypatch, capsys, *args, "--json")
+    short = json.loads(out)["short_answer"]
+    text = (corpus / "lakes.txt").read_text(encoding="utf-8")
+    assert short == {"text": "40", "doc_id": "lakes.txt", "start": 43, "end": 45}
+    assert text[short["start"] : short["end"]] == short["text"]
+
+
+def test_a_declined_answer_prints_no_short_answer(lakes, monkeypatch, capsys):
+    corpus, index, *_ = lakes
+    args = ["ask", "Who won the 2018 World Cup?", "--index", str(index), "--corpus", str(corpus)]
+    code, out, _ = run(monkeypatch, capsys, *args)
+    assert code == 0 and out.startswith("The corpus doesn't say.")
+    assert "Short answer" not in out
+    code, out, _ = run(monkeypatch, capsys, *args, "--json")
+    data = json.loads(out)
+    assert data["answered"] is False and data["short_answer"] is None
 
 
 def test_ask_json_prints_the_api_object(lakes, monkeypatch, capsys):
@@ -80,6 +108,7 @@ def test_ask_json_prints_the_api_object(lakes, monkeypatch, capsys):
     assert data["answered"] is True
     assert data["citations"][0]["quote"] == "Blue Lake is 40 metres deep."
     assert set(data) >= {"question", "answer", "answered", "confidence", "citations", "took_ms"}
+    assert "short_answer" in data
 
 
 def test_environment_names_the_index_and_corpus(lakes, monkeypatch, capsys):

@@ -20,20 +20,24 @@ from mcp_types import CallToolResult
 
 from conftest import CORPUS, CORPUS_DOC, STEAM_DOC, write_corpus
 from qa.config import Settings
-from qa.interfaces.mcp_server import document_uri
+from qa.interfaces.mcp_server import create_server, document_uri
 
 QA = Path(sys.executable).parent / "qa"
 BENEFITS = "What benefits does South Korea offer?"
+CANADA = "How many North Koreans reside in Canada?"
 STEAM_QUESTION = "Who invented the atmospheric engine?"
 
 
 def server_env() -> dict[str, str]:
     """What the server needs beyond the few variables the client passes on by itself."""
-    return {
+    env = {
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",
         "QA_MODEL_CACHE": os.environ["QA_MODEL_CACHE"],
     }
+    if "PYTHONPATH" in os.environ:  # the server runs the code under test (a worktree's)
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
+    return env
 
 
 def server(settings: Settings) -> StdioServerParameters:
@@ -132,6 +136,7 @@ def test_tools_are_listed_with_schemas_and_read_only(corpus_session):
         "question",
         "resolved_question",
         "answer",
+        "short_answer",
         "answered",
         "confidence",
         "citations",
@@ -159,7 +164,10 @@ def test_ask_quotes_the_served_document_verbatim(corpus_session):
         assert document[c["start"] : c["end"]] == c["quote"]
         assert c["quote"] in answer["answer"]
     readable = text(result)
-    assert readable.startswith(answer["answer"])
+    short = answer["short_answer"]
+    assert readable.startswith(
+        (f"Short answer: **{short['text']}**\n\n" if short else "") + answer["answer"]
+    )
     assert "[1]" in readable and "Sources:" in readable
     assert f"{CORPUS_DOC}:{answer['citations'][0]['start']}-" in readable
 
@@ -176,7 +184,29 @@ def test_a_question_the_corpus_does_not_answer_is_declined(corpus_session):
     result = corpus_session["off_topic"]
     assert not result.is_error
     assert result.structured_content["answered"] is False
-    assert "Sources:" not in text(result)
+    assert result.structured_content["short_answer"] is None
+    assert "Sources:" not in text(result) and "Short answer" not in text(result)
+
+
+def test_the_short_answer_is_structured_and_leads_the_text(settings, with_short_answer):
+    """The server in process (the official client connects to it directly), so that its
+    real answers carry a short answer: a number of their first quote."""
+    with_short_answer()
+
+    async def talk() -> tuple[CallToolResult, str]:
+        async with Client(create_server(settings)) as client:
+            result = await client.call_tool("ask", {"question": CANADA})
+            document = await client.read_resource(document_uri(CORPUS_DOC))
+            return result, document.contents[0].text
+
+    result, document = anyio.run(talk)
+    answer = result.structured_content
+    short, first = answer["short_answer"], answer["citations"][0]
+    assert short is not None and set(short) == {"text", "doc_id", "start", "end"}
+    assert document[short["start"] : short["end"]] == short["text"]
+    assert short["doc_id"] == first["doc_id"] == CORPUS_DOC
+    assert first["start"] <= short["start"] < short["end"] <= first["end"]
+    assert text(result).startswith(f"Short answer: **{short['text']}**\n\n{answer['answer']}")
 
 
 @pytest.mark.parametrize(

@@ -6,8 +6,10 @@ import openai
 import pytest
 
 from conftest import CORPUS_DOC, STEAM_DOC
+from qa.interfaces.http.openai_chat import ChatRequest
 
 US = "How many North Koreans live in the US?"
+CANADA = "How many North Koreans reside in Canada?"
 DECLINED = "Who won the 2018 World Cup?"
 
 
@@ -25,6 +27,13 @@ def document_text(base_url, doc_id):
     return httpx.get(f"{base_url}/api/documents/{doc_id}").json()["text"]
 
 
+def lead(extension):
+    """What the content starts with: the short answer in bold when there is one, then the
+    answer."""
+    short = extension["short_answer"]
+    return (f"Short answer: **{short['text']}**\n\n" if short else "") + extension["answer"]
+
+
 def test_models_lists_qa(chat):
     models = chat.models.list().data
     assert [m.id for m in models] == ["qa"]
@@ -38,7 +47,7 @@ def test_answer_quotes_verbatim_and_lists_its_sources(chat, base_url):
     assert reply.object == "chat.completion" and reply.choices[0].finish_reason == "stop"
     assert extension["answered"] is True and extension["citations"]
     # The content is the API's answer, then one line per citation, linked to its source.
-    assert content.startswith(extension["answer"])
+    assert content.startswith(lead(extension))
     assert "\nSources:\n" in content
     text = document_text(base_url, CORPUS_DOC)
     for c in extension["citations"]:
@@ -58,6 +67,43 @@ def test_streamed_answer_is_the_plain_answer_in_chunks(chat):
     assert [c.choices[0].finish_reason for c in chunks][-1] == "stop"
     assert all(c.choices[0].finish_reason is None for c in chunks[:-1])
     assert chunks[-1].model_extra["qa"]["citations"] == plain.model_extra["qa"]["citations"]
+
+
+def test_the_short_answer_leads_the_content_and_travels_in_the_extension(
+    chat, base_url, with_short_answer
+):
+    with_short_answer()  # the first number of the real first quote
+    reply = ask(chat, ("user", CANADA))
+    extension = reply.model_extra["qa"]
+    short, first = extension["short_answer"], extension["citations"][0]
+    assert short is not None and set(short) == {"text", "doc_id", "start", "end"}
+    content = reply.choices[0].message.content
+    assert content.startswith(f"Short answer: **{short['text']}**\n\n{extension['answer']}")
+    text = document_text(base_url, short["doc_id"])
+    assert text[short["start"] : short["end"]] == short["text"]
+    assert short["doc_id"] == first["doc_id"]
+    assert first["start"] <= short["start"] < short["end"] <= first["end"]
+    # Streamed alike: the same content, and the short answer in the last chunk's extension.
+    chunks = list(ask(chat, ("user", CANADA), stream=True))
+    assert "".join(c.choices[0].delta.content or "" for c in chunks) == content
+    assert chunks[-1].model_extra["qa"]["short_answer"] == short
+    assert all("qa" not in (c.model_extra or {}) for c in chunks[:-1])
+
+
+def test_a_reply_sent_back_is_read_without_its_short_answer_and_sources(chat, with_short_answer):
+    with_short_answer()
+    reply = ask(chat, ("user", CANADA))
+    assert reply.model_extra["qa"]["short_answer"] is not None
+    request = ChatRequest.model_validate(
+        {
+            "messages": [
+                {"role": "user", "content": CANADA},
+                {"role": "assistant", "content": reply.choices[0].message.content},
+                {"role": "user", "content": "And in the US?"},
+            ]
+        }
+    )
+    assert request.history()[0].answer == reply.model_extra["qa"]["answer"]
 
 
 def test_stream_ends_with_done(base_url):
@@ -99,7 +145,10 @@ def test_content_given_as_parts_is_read(chat):
 def test_a_question_the_corpus_does_not_answer_is_declined(chat):
     reply = ask(chat, ("user", DECLINED))
     assert reply.model_extra["qa"]["answered"] is False
+    assert reply.model_extra["qa"]["short_answer"] is None
     assert reply.choices[0].message.content.startswith("The corpus doesn't say.")
+    streamed = list(ask(chat, ("user", DECLINED), stream=True))
+    assert streamed[-1].model_extra["qa"]["short_answer"] is None
 
 
 @pytest.mark.parametrize(

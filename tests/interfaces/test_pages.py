@@ -5,8 +5,14 @@ from html import unescape
 
 import pytest
 from fastapi.testclient import TestClient
+from markupsafe import escape
 
-from conftest import CORPUS_DOC, write_corpus
+from conftest import (
+    CORPUS_DOC,
+    MARKUP_QUESTION,
+    MARKUP_SHORT,
+    write_corpus,
+)
 from qa.config import Settings
 from qa.interfaces.http import create_app
 from qa.interfaces.http.pages import examples
@@ -20,6 +26,21 @@ QUOTE_970 = (
 
 def post(client, question, history=()):
     return client.post("/", data={"question": question, "history": list(history)})
+
+
+SHORT = '<mark class="short">'
+
+
+def first_quote_html(html):
+    found = re.search(r'id="c1-1">.*?<blockquote class="quote">(.*?)</blockquote>', html, re.S)
+    assert found, "no first citation"
+    return found.group(1)
+
+
+def answer_html(html):
+    found = re.search(r'<p class="text">(.*?)</p>', html, re.S)
+    assert found, "no answer"
+    return found.group(1)
 
 
 def test_chat_page_introduces_the_corpus_and_offers_examples(client):
@@ -65,6 +86,34 @@ def test_declined_answer_looks_different(client):
     assert 'class="turn declined"' in html
     assert "The corpus doesn&#39;t say." in html
     assert "Closest passages" in html
+    assert SHORT not in html
+
+
+def test_posted_question_emphasises_the_short_answer_in_its_first_quote(client, with_short_answer):
+    with_short_answer()  # the first number of the real first quote
+    question = "How many North Koreans reside in Canada?"
+    data = client.post("/api/ask", json={"question": question}).json()
+    short, first = data["short_answer"], data["citations"][0]
+    lo, hi = short["start"] - first["start"], short["end"] - first["start"]
+    quote = first["quote"]
+    assert quote[lo:hi] == short["text"]
+    marked = f"{escape(quote[:lo])}{SHORT}{escape(short['text'])}</mark>{escape(quote[hi:])}"
+    html = post(client, question).text
+    assert first_quote_html(html) == marked
+    assert marked in answer_html(html)  # where the answer quotes it
+    assert html.count(SHORT) == 2
+
+
+def test_a_short_answer_that_looks_like_markup_is_escaped(
+    markup_settings, markup, with_short_answer
+):
+    with_short_answer(MARKUP_SHORT)
+    with TestClient(create_app(markup_settings, pipeline=markup)) as client:
+        html = post(client, MARKUP_QUESTION).text
+    marked = f"{SHORT}&lt;b&gt;5 cents&lt;/b&gt; &amp;</mark>"
+    assert f"costs {marked} a smile, paid at the &lt;gate&gt;." in first_quote_html(html)
+    assert marked in answer_html(html)
+    assert "<b>" not in html and "<gate>" not in html
 
 
 def test_empty_question_gets_the_page_with_an_error(client):

@@ -17,16 +17,51 @@
     return `/documents/${path}?start=${c.start}&end=${c.end}#cited`;
   }
 
-  function answerWithMarkers(answer, turn) {
-    const p = el("p", { class: "text" });
+  function appendWithMarkers(node, text, turn) {
     let last = 0;
-    for (const match of answer.matchAll(MARKER)) {
-      p.append(document.createTextNode(answer.slice(last, match.index)));
-      p.append(el("a", { class: "marker", href: `#c${turn}-${match[1]}` }, `[${match[1]}]`));
+    for (const match of text.matchAll(MARKER)) {
+      node.append(document.createTextNode(text.slice(last, match.index)));
+      node.append(el("a", { class: "marker", href: `#c${turn}-${match[1]}` }, `[${match[1]}]`));
       last = match.index + match[0].length;
     }
-    p.append(document.createTextNode(answer.slice(last)));
+    node.append(document.createTextNode(text.slice(last)));
+  }
+
+  // Where the short answer is in a citation's quote: the quote is verbatim, so document
+  // offsets place it. Null when it is not inside.
+  function shortSpan(c, short) {
+    if (!short || short.doc_id !== c.doc_id) return null;
+    const lo = short.start - c.start;
+    const hi = short.end - c.start;
+    if (lo < 0 || hi <= lo || hi > c.quote.length || c.quote.slice(lo, hi) !== short.text) return null;
+    return [lo, hi];
+  }
+
+  // The text with text[lo:hi] in <mark class="short">, each piece through `append`.
+  function appendEmphasised(node, text, span, append) {
+    if (!span) {
+      append(node, text);
+      return;
+    }
+    append(node, text.slice(0, span[0]));
+    node.append(el("mark", { class: "short" }, text.slice(span[0], span[1])));
+    append(node, text.slice(span[1]));
+  }
+
+  function answerText(data, turn) {
+    const p = el("p", { class: "text" });
+    const first = data.citations[0];
+    const inQuote = first ? shortSpan(first, data.short_answer) : null;
+    const at = inQuote ? data.answer.indexOf(first.quote) : -1;
+    const span = at >= 0 ? [at + inQuote[0], at + inQuote[1]] : null;
+    appendEmphasised(p, data.answer, span, (node, text) => appendWithMarkers(node, text, turn));
     return p;
+  }
+
+  function quoteText(c, short) {
+    const quote = el("blockquote", { class: "quote" });
+    appendEmphasised(quote, c.quote, shortSpan(c, short), (node, text) => node.append(document.createTextNode(text)));
+    return quote;
   }
 
   function renderTurn(data, turn) {
@@ -40,7 +75,7 @@
     const answer = el("div", { class: "answer" });
     answer.append(
       data.answered
-        ? answerWithMarkers(data.answer, turn)
+        ? answerText(data, turn)
         : el("p", { class: "text not-found" }, "The corpus doesn't say.")
     );
     answer.append(
@@ -61,7 +96,7 @@
           el("span", { class: "section" }, c.section)
         );
         if (c.page) where.append(document.createTextNode(" "), el("span", { class: "page" }, `(page ${c.page})`));
-        item.append(where, el("blockquote", { class: "quote" }, c.quote));
+        item.append(where, quoteText(c, c === data.citations[0] ? data.short_answer : null));
         item.append(el("a", { class: "open", href: sourceUrl(c) }, "Open in source"));
         list.append(item);
       }

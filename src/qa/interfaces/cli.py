@@ -141,7 +141,7 @@ def ask_cmd(
         typer.Option("--doc", help="Answer from this document only (doc_id; repeatable)."),
     ] = None,
 ) -> None:
-    """Answer a question with numbered citations."""
+    """Answer a question with numbered citations, the short answer first when there is one."""
     from qa.interfaces.http.schemas import MAX_QUESTION_CHARS, AskResponse
     from qa.pipeline import Pipeline
 
@@ -155,6 +155,9 @@ def ask_cmd(
     if as_json:
         typer.echo(AskResponse.from_result(result).model_dump_json(indent=2))
         return
+    if result.answer.short_answer is not None:
+        typer.echo(f"Short answer: {result.answer.short_answer.text}")
+        typer.echo("")
     typer.echo(result.answer.answer)
     if result.answer.citations:
         typer.echo("")

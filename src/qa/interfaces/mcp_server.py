@@ -220,7 +220,9 @@ def create_server(settings: Settings) -> QAServer:
     ) -> Annotated[CallToolResult, AskResponse]:
         """Answer a question from the corpus in sentences quoted verbatim from its documents,
         each cited [n] (document, section, character offsets; `quote` is
-        `text[start:end]` of the document). When the corpus does not hold the answer,
+        `text[start:end]` of the document). `short_answer`, when the question asks for a
+        phrase (a number, name, date, place), is that phrase quoted from the first citation,
+        with its offsets; it leads the text. When the corpus does not hold the answer,
         `answered` is false and the closest passages are listed instead: say that the
         corpus does not answer it rather than answering from elsewhere."""
         try:

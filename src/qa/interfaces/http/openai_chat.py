@@ -1,9 +1,10 @@
 """OpenAI-compatible chat: `POST /v1/chat/completions` and `GET /v1/models`.
 
 Chat UIs and the official `openai` client ask `qa` as they would ask a model. Nothing is
-generated: the reply is `qa`'s answer, its `[n]` markers and then its sources, and the
-citations travel whole in the extension field `qa` (the body of `POST /api/ask`). The last
-user message is the question; the earlier user and assistant messages are its history.
+generated: the reply is `qa`'s short answer in bold when there is one, its answer with the
+`[n]` markers and then its sources; the short answer and the citations travel whole in the
+extension field `qa` (the body of `POST /api/ask`). The last user message is the question;
+the earlier user and assistant messages are its history.
 """
 
 import time
@@ -141,7 +142,9 @@ class Reply(BaseModel):
 class ChatCompletion(Reply):
     object: Literal["chat.completion"] = "chat.completion"
     choices: list[Choice]
-    qa: AskResponse = Field(description="Extension: the answer with its citations, whole.")
+    qa: AskResponse = Field(
+        description="Extension: the answer with its short answer and citations, whole."
+    )
 
 
 class Delta(BaseModel):
@@ -157,7 +160,8 @@ class ChunkChoice(BaseModel):
 
 
 class ChatCompletionChunk(Reply):
-    """One server-sent event of a streamed answer; the last carries `qa`."""
+    """One server-sent event of a streamed answer; the last carries `qa` (the short answer
+    and the citations)."""
 
     object: Literal["chat.completion.chunk"] = "chat.completion.chunk"
     choices: list[ChunkChoice]

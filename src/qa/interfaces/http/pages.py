@@ -16,7 +16,13 @@ from qa.corpus.ingest import Document
 from qa.errors import DocumentNotFoundError
 from qa.interfaces.http.deps import PipelineDep
 from qa.interfaces.http.routes import split_ids
-from qa.interfaces.http.schemas import MAX_HISTORY_TURNS, MAX_QUESTION_CHARS, AskResponse
+from qa.interfaces.http.schemas import (
+    MAX_HISTORY_TURNS,
+    MAX_QUESTION_CHARS,
+    AskResponse,
+    Citation,
+    ShortAnswer,
+)
 from qa.pipeline import Pipeline
 from qa.question.conversation import Turn
 
@@ -46,9 +52,49 @@ class Block:
 def templates_for(web_dir: Path) -> Jinja2Templates:
     """Templates with autoescape on, and the helpers the pages need."""
     templates = Jinja2Templates(directory=web_dir / "templates")
-    templates.env.filters["with_markers"] = with_markers
+    templates.env.filters["answer_html"] = answer_html
+    templates.env.filters["quote_html"] = quote_html
     templates.env.filters["source_url"] = source_url
     return templates
+
+
+def short_span(citation: Citation, short: ShortAnswer | None) -> tuple[int, int] | None:
+    """Where the short answer is in the citation's quote, or None when it is not inside it.
+    The quote is verbatim, so the document offsets of both place it."""
+    if short is None or short.doc_id != citation.doc_id:
+        return None
+    lo, hi = short.start - citation.start, short.end - citation.start
+    quote = citation.quote
+    return (lo, hi) if 0 <= lo < hi <= len(quote) and quote[lo:hi] == short.text else None
+
+
+def _mark(text: str) -> Markup:
+    return Markup('<mark class="short">{}</mark>').format(text)
+
+
+def quote_html(citation: Citation, short: ShortAnswer | None) -> Markup:
+    """A citation's quote, escaped, the short answer in <mark class="short"> when it is
+    inside it."""
+    quote, span = citation.quote, short_span(citation, short)
+    if span is None:
+        return escape(quote)
+    lo, hi = span
+    return escape(quote[:lo]) + _mark(quote[lo:hi]) + escape(quote[hi:])
+
+
+def answer_html(response: AskResponse, turn: int) -> Markup:
+    """The answer, escaped, with each [n] a link to citation n of this turn and the short
+    answer in <mark class="short"> where the answer quotes the first citation."""
+    answer = response.answer
+    if not response.citations:
+        return with_markers(answer, turn)
+    first = response.citations[0]
+    span = short_span(first, response.short_answer)
+    at = answer.find(first.quote)
+    if span is None or at < 0:
+        return with_markers(answer, turn)
+    lo, hi = at + span[0], at + span[1]
+    return with_markers(answer[:lo], turn) + _mark(answer[lo:hi]) + with_markers(answer[hi:], turn)
 
 
 def with_markers(answer: str, turn: int) -> Markup:

@@ -93,10 +93,28 @@ class Citation(BaseModel):
     )
 
 
+class ShortAnswer(BaseModel):
+    """The phrase that answers, verbatim: `text[start:end] == text` in the document
+    `doc_id`, inside the first citation's span."""
+
+    text: str
+    doc_id: str
+    start: int
+    end: int
+
+
 class AskResponse(BaseModel):
     question: str
     resolved_question: str = Field(description="The question with follow-ups filled in.")
     answer: str
+    short_answer: ShortAnswer | None = Field(
+        None,
+        description=(
+            "The phrase that answers (a number, name, date, place or short clause), quoted "
+            "from the first citation; null when the answer is declined or the question asks "
+            "for more than a phrase (a reason, a description, a list)."
+        ),
+    )
     answered: bool
     confidence: float = Field(ge=0, le=1)
     citations: list[Citation]
@@ -109,6 +127,11 @@ class AskResponse(BaseModel):
             question=result.question,
             resolved_question=result.resolved_question,
             answer=answer.answer,
+            short_answer=(
+                ShortAnswer.model_validate(answer.short_answer, from_attributes=True)
+                if answer.short_answer is not None
+                else None
+            ),
             answered=answer.answered,
             confidence=answer.confidence,
             citations=[Citation.model_validate(c, from_attributes=True) for c in answer.citations],
