@@ -156,31 +156,122 @@ def squad_article(title, context, *qas):
     }
 
 
+SMALL_SQUAD = {
+    "data": [
+        squad_article(
+            "Tides",
+            "Tides are caused by the Moon. Spring tides happen twice a month.",
+            ("t1", "What causes tides?", "the Moon"),
+            ("t2", "Who won the 2018 World Cup?", None),
+        ),
+        squad_article(
+            "Volcanoes",
+            "Mount Etna erupted in 2021. The volcano stands in Sicily, an island of Italy.",
+            ("v1", "When did Mount Etna erupt?", "2021"),
+            ("v2", "On which island is Mount Etna?", "Sicily"),
+            ("v3", "How many moons does Mars have?", None),
+        ),
+    ]
+}
+
+
 def test_eval_of_a_squad_file_indexes_its_articles(monkeypatch, capsys, tmp_path):
-    squad = {
-        "data": [
-            squad_article(
-                "Tides",
-                "Tides are caused by the Moon. Spring tides happen twice a month.",
-                ("t1", "What causes tides?", "the Moon"),
-                ("t2", "Who won the 2018 World Cup?", None),
-            ),
-            squad_article(
-                "Volcanoes",
-                "Mount Etna erupted in 2021. It is in Sicily.",
-                ("v1", "When did Mount Etna erupt?", "2021"),
-            ),
-        ]
-    }
     path = tmp_path / "squad.json"
-    path.write_text(json.dumps(squad))
+    path.write_text(json.dumps(SMALL_SQUAD))
     code, out, _ = run(monkeypatch, capsys, "eval", str(path), "--squad", "--json", "--compare")
     assert code == 0
     data = json.loads(out)
-    assert data["n"] == 3
+    assert data["n"] == 5
     assert data["answer_accuracy"] == 1.0
     assert data["abstention_accuracy"] == 1.0
     assert set(data["baselines"]) == {"bm25-top-sentence", "dense-top-sentence"}
+    official = {"exact", "f1", "HasAns_exact", "HasAns_f1", "NoAns_exact", "NoAns_f1"}
+    assert official <= set(data) and all(0 <= data[k] <= 100 for k in official)
+    assert (data["HasAns_total"], data["NoAns_total"]) == (3, 2)
+    assert official <= set(data["baselines"]["bm25-top-sentence"])
+
+
+def reference_scores(squad: dict, predictions: dict[str, str]) -> dict[str, float]:
+    """The official script's figures, worked out here from its rules apart from the project's
+    module: normalise (lower, ASCII punctuation out, whole-word articles out, spaces), best
+    exact match and token F1 over the gold answers, [""] for no answer, in percent."""
+    import re
+    import string
+    from collections import Counter
+
+    def norm(text):
+        text = text.lower().translate(str.maketrans("", "", string.punctuation))
+        return " ".join(w for w in re.sub(r"\b(a|an|the)\b", " ", text).split())
+
+    def f1(gold, pred):
+        g, p = norm(gold).split(), norm(pred).split()
+        if not g or not p:
+            return float(g == p)
+        same = sum((Counter(g) & Counter(p)).values())
+        return 0.0 if not same else 2 * same / (len(g) + len(p))
+
+    rows = []
+    for article in squad["data"]:
+        for paragraph in article["paragraphs"]:
+            for qa in paragraph["qas"]:
+                golds = [a["text"] for a in qa["answers"] if norm(a["text"])] or [""]
+                pred = predictions[qa["id"]]
+                exact = max(float(norm(g) == norm(pred)) for g in golds)
+                rows.append((bool(qa["answers"]), exact, max(f1(g, pred) for g in golds)))
+
+    def mean(values):
+        return 100 * sum(values) / len(values)
+
+    has, no = [r for r in rows if r[0]], [r for r in rows if not r[0]]
+    return {
+        "exact": mean([r[1] for r in rows]),
+        "f1": mean([r[2] for r in rows]),
+        "HasAns_exact": mean([r[1] for r in has]),
+        "HasAns_f1": mean([r[2] for r in has]),
+        "NoAns_exact": mean([r[1] for r in no]),
+        "NoAns_f1": mean([r[2] for r in no]),
+    }
+
+
+def test_eval_writes_the_official_squad_files_and_scores_them(monkeypatch, capsys, tmp_path):
+    path = tmp_path / "squad.json"
+    path.write_text(json.dumps(SMALL_SQUAD))
+    pred_file, na_file = tmp_path / "pred.json", tmp_path / "na.json"
+    code, out, _ = run(
+        monkeypatch, capsys, "eval", str(path), "--squad", "--json",
+        "--predictions", str(pred_file), "--na-probs", str(na_file),
+    )  # fmt: skip
+    assert code == 0
+    data = json.loads(out)
+    predictions = json.loads(pred_file.read_text())
+    na_probs = json.loads(na_file.read_text())
+    ids = {qa["id"] for a in SMALL_SQUAD["data"] for p in a["paragraphs"] for qa in p["qas"]}
+    assert set(predictions) == set(na_probs) == ids
+    rows = {r["id"]: r for r in data["items"]}
+    for qid, row in rows.items():
+        assert row["short_answer"] == predictions[qid]
+        assert (predictions[qid] == "") == (not row["answered"])
+        assert isinstance(na_probs[qid], float) and 0 <= na_probs[qid] <= 1
+        assert na_probs[qid] == pytest.approx(1 - row["confidence"], abs=1e-4)
+    assert predictions["t2"] == predictions["v3"] == ""  # both declined (abstention 1.0)
+    assert all(predictions[q] for q in ("t1", "v1", "v2"))
+    expected = reference_scores(SMALL_SQUAD, predictions)
+    for key, value in expected.items():
+        assert data[key] == pytest.approx(value, abs=1e-3), key
+
+
+def test_eval_writes_the_sampled_questions_only_with_a_limit(monkeypatch, capsys, tmp_path):
+    path = tmp_path / "squad.json"
+    path.write_text(json.dumps(SMALL_SQUAD))
+    pred_file = tmp_path / "pred.json"
+    code, out, _ = run(
+        monkeypatch, capsys, "eval", str(path), "--squad", "--json", "--limit", "2",
+        "--predictions", str(pred_file),
+    )  # fmt: skip
+    assert code == 0
+    data = json.loads(out)
+    assert set(json.loads(pred_file.read_text())) == {r["id"] for r in data["items"]}
+    assert data["n"] == 2 and data["HasAns_total"] + data.get("NoAns_total", 0) == 2
 
 
 def test_malformed_gold_line_is_reported_with_its_number(tmp_path):
@@ -197,6 +288,8 @@ def test_malformed_gold_line_is_reported_with_its_number(tmp_path):
         (["eval", "/no/such/gold.jsonl"], "error: gold file not found"),
         (["eval", "README.md", "--squad"], "is not a SQuAD v2 JSON file"),
         (["eval", "README.md", "--limit", "0"], "error: Invalid value for '--limit'"),
+        (["eval", "README.md", "--predictions", "p.json"], "pass --squad with them"),
+        (["eval", "README.md", "--squad", "--na-probs", "/no/such/na.json"], "no folder /no/such"),
     ],
 )
 def test_eval_mistakes_get_one_line(monkeypatch, capsys, args, message):
