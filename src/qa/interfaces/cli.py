@@ -260,15 +260,16 @@ def eval_cmd(
         Path | None,
         typer.Option(
             "--predictions",
-            help="With --squad: write the official script's predictions, question id → short answer "
-            '("" when declined), for every question scored.',
+            help="With --squad: write the official script's predictions, question id → short "
+            'answer ("" when declined), for every question scored.',
         ),
     ] = None,
     na_probs: Annotated[
         Path | None,
         typer.Option(
             "--na-probs",
-            help="With --squad: write the official script's question id → probability of no answer.",
+            help="With --squad: write the official script's question id → probability of no "
+            "answer.",
         ),
     ] = None,
 ) -> None:
