@@ -121,7 +121,8 @@ def test_eval_json_has_every_contract_metric(monkeypatch, capsys, settings):
     assert set(data) >= CONTRACT_METRICS
     assert data["n"] == len(data["items"]) == 12
     for row in data["items"]:
-        assert {"id", "question", "answer", "answered", "correct"} <= set(row)
+        assert {"id", "question", "answer", "answered", "correct", "short_answer"} <= set(row)
+        assert (row["short_answer"] == "") == (not row["answered"])
     for key in ("answer_accuracy", "citation_accuracy", "recall@1", "recall@5", "mrr"):
         assert 0 <= data[key] <= 1
 
