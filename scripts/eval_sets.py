@@ -1,10 +1,11 @@
 """`qa eval` on every question set at once, with the baselines, as one table (`make eval`).
 
-The sets are the shared development sets (SQuAD-A, quac-dev, nq-dev; skipped when
-../shared/benchmarks is absent) and the project's own gold sets. Each corpus is indexed
+The sets are the shared development sets (SQuAD-A, SQuAD-C, quac-dev, nq-dev; skipped
+when ../shared/benchmarks is absent) and the project's own gold sets. Each corpus is indexed
 once into .cache/eval/ (rebuilt only when stale); the real-document set is asked when
 `make real-documents` has built its corpus. quac-dev is asked twice: of the whole
 library, and each dialogue within its own document (`doc_ids`, as `qa eval --scoped`).
+The SQuAD sets also get the official SQuAD v2.0 exact match and F1 (as `qa eval --squad`).
 `--json FILE` also writes every figure, so that a later run can be printed beside it with
 `--before FILE`.
 """
@@ -20,7 +21,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from qa.config import Settings
 from qa.embedding.embed import load_embedder
 from qa.learning.baselines import bm25_top_sentence, dense_top_sentence
-from qa.learning.evaluate import System, evaluate, load_gold
+from qa.learning.evaluate import System, add_official_scores, evaluate, load_gold
 from qa.learning.squad import read_squad, write_squad_corpus
 from qa.pipeline import AskResult, Pipeline
 from qa.question.conversation import Turn
@@ -32,8 +33,11 @@ COLUMNS = (
     ("abstention_accuracy", "abstention"),
     ("false_abstention_rate", "declined"),
     ("recall@5", "R@5"),
+    ("exact", "EM"),
+    ("f1", "F1"),
     ("p50_ms", "p50 ms"),
 )
+SQUAD_SETS = {"SQuAD-A": "squad2-dev-A.json", "SQuAD-C": "squad2-dev-C.json"}
 
 
 def sets(benchmarks: Path, work: Path) -> list[tuple[str, Path, list, bool]]:
@@ -53,9 +57,10 @@ def sets(benchmarks: Path, work: Path) -> list[tuple[str, Path, list, bool]]:
     if real.is_dir():
         found.append(("real-documents", real, load_gold(gold / "real-documents.jsonl"), False))
     if benchmarks.is_dir():
-        squad = benchmarks / "squad2-dev-A.json"
-        corpus = work / "squad2-dev-A-corpus"
-        found.append(("SQuAD-A", corpus, write_squad_corpus(read_squad(squad), corpus), False))
+        for name, file in SQUAD_SETS.items():
+            squad = benchmarks / file
+            corpus = work / f"{squad.stem}-corpus"  # each its own corpus: other articles
+            found.append((name, corpus, write_squad_corpus(read_squad(squad), corpus), False))
         quac = load_gold(benchmarks / "quac-dev" / "gold.jsonl")
         found.append(("quac-dev", benchmarks / "quac-dev" / "corpus", quac, False))
         found.append(("quac-dev scoped", benchmarks / "quac-dev" / "corpus", quac, True))
@@ -87,13 +92,15 @@ def main() -> None:
         slug = "".join(c if c.isalnum() else "-" for c in name.removesuffix(" scoped"))
         settings = Settings(corpus=corpus, index=args.work / slug)
         pipeline = Pipeline.load_or_build(settings, embedder=embedder)
-        ask = asker(pipeline)
-        results[name] = {"qa": evaluate(pipeline, items, ask, name="qa", scoped=scoped).metrics}
-        for system, baseline in (
-            ("bm25-top-sentence", bm25_top_sentence(pipeline)),
-            ("dense-top-sentence", dense_top_sentence(pipeline)),
+        results[name] = {}
+        for system, ask in (
+            ("qa", asker(pipeline)),
+            ("bm25-top-sentence", bm25_top_sentence(pipeline).ask),
+            ("dense-top-sentence", dense_top_sentence(pipeline).ask),
         ):
-            report = evaluate(pipeline, items, baseline.ask, name=system, scoped=scoped)
+            report = evaluate(pipeline, items, ask, name=system, scoped=scoped)
+            if name in SQUAD_SETS:
+                add_official_scores(report, items)
             results[name][system] = report.metrics
         print(f"{name}: {len(items)} questions", file=sys.stderr)
     if args.json:
@@ -103,7 +110,8 @@ def main() -> None:
 
 def table(results: dict, before: dict, columns: tuple[tuple[str, str], ...] = COLUMNS) -> str:
     """One markdown table: a row per set and system, `before → now` where a before exists
-    (– for a figure that has nothing to count)."""
+    (– for a figure that has nothing to count, or that the set has not: EM and F1 are
+    SQuAD's)."""
     head = "| set | system | n | " + " | ".join(label for _, label in columns) + " |"
     lines = [head, "|" + "---|" * (3 + len(columns))]
     for name, systems in results.items():
@@ -111,7 +119,7 @@ def table(results: dict, before: dict, columns: tuple[tuple[str, str], ...] = CO
             old = before.get(name, {}).get(system, {})
             cells = []
             for key, _ in columns:
-                now = shown(metrics[key])
+                now = shown(metrics.get(key))
                 cells.append(f"{shown(old[key])} → {now}" if key in old and system == "qa" else now)
             lines.append(f"| {name} | {system} | {metrics['n']} | " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -33,9 +33,57 @@ ABBEY = (
     "1136 by Cistercian monks at the request of King David I. The heart of Robert the Bruce "
     "is said to be buried there."
 )
+VIADUCT = (
+    "The Glenfinnan Viaduct carries the West Highland Line over the River Finnan. It was "
+    "built between 1897 and 1898 by Robert McAlpine. It has 21 arches and is 380 metres long."
+)
+FERRY = (
+    "The Corran Ferry crosses Loch Linnhe at the Corran Narrows. The crossing takes about "
+    "five minutes. It is run by the Highland Council."
+)
+SQUAD_A = [
+    (
+        "Lighthouse",
+        LIGHTHOUSE,
+        [
+            ("Who built the Bell Rock Lighthouse?", "Robert Stevenson"),
+            ("How far can its light be seen?", "35 miles"),
+            ("Who painted the Bell Rock Lighthouse?", None),
+        ],
+    ),
+    (
+        "Canal",
+        CANAL,
+        [
+            ("Who designed the Caledonian Canal?", "Thomas Telford"),
+            ("How long is the canal?", "97 kilometres"),
+            ("How deep is the Caledonian Canal?", None),
+        ],
+    ),
+]
+SQUAD_C = [
+    (
+        "Viaduct",
+        VIADUCT,
+        [
+            ("Who built the Glenfinnan Viaduct?", "Robert McAlpine"),
+            ("How many arches does the viaduct have?", "21"),
+            ("Who designed the trains that cross the viaduct?", None),
+        ],
+    ),
+    (
+        "Ferry",
+        FERRY,
+        [
+            ("How long does the Corran Ferry crossing take?", "about five minutes"),
+            ("Who runs the Corran Ferry?", "the Highland Council"),
+            ("How much does the Corran Ferry cost?", None),
+        ],
+    ),
+]
 
 
-def squad_file(path):
+def squad_file(path, articles):
     def article(title, context, qas):
         return {
             "title": title,
@@ -55,29 +103,7 @@ def squad_file(path):
             ],
         }
 
-    data = {
-        "version": "v2.0",
-        "data": [
-            article(
-                "Lighthouse",
-                LIGHTHOUSE,
-                [
-                    ("Who built the Bell Rock Lighthouse?", "Robert Stevenson"),
-                    ("How far can its light be seen?", "35 miles"),
-                    ("Who painted the Bell Rock Lighthouse?", None),
-                ],
-            ),
-            article(
-                "Canal",
-                CANAL,
-                [
-                    ("Who designed the Caledonian Canal?", "Thomas Telford"),
-                    ("How long is the canal?", "97 kilometres"),
-                    ("How deep is the Caledonian Canal?", None),
-                ],
-            ),
-        ],
-    }
+    data = {"version": "v2.0", "data": [article(*a) for a in articles]}
     path.write_text(json.dumps(data), encoding="utf-8")
 
 
@@ -100,7 +126,8 @@ def gold_lines(rows):
 def benchmarks(tmp_path_factory):
     """A small copy of the shared development sets' layout, written in the test."""
     root = tmp_path_factory.mktemp("benchmarks")
-    squad_file(root / "squad2-dev-A.json")
+    squad_file(root / "squad2-dev-A.json", SQUAD_A)
+    squad_file(root / "squad2-dev-C.json", SQUAD_C)
     write_corpus(root / "nq-dev" / "corpus", {"Forth_Bridge.txt": f"Forth Bridge\n\n{BRIDGE}\n"})
     (root / "nq-dev" / "gold.jsonl").write_text(
         gold_lines(
@@ -183,7 +210,9 @@ def test_training_writes_a_model_with_its_data_code_and_scores(trained, benchmar
     written = read_metadata(out)
     assert written == meta
     assert meta["features"] == list(FEATURES)
-    assert set(meta["data"]) == {"squad-A", "quac-dev", "nq-dev", "gold", "chat", "chat-steam"}
+    assert set(meta["data"]) == {
+        "squad-A", "squad-C", "quac-dev", "nq-dev", "gold", "chat", "chat-steam",
+    }  # fmt: skip
     assert all(len(d["sha256"]) == 64 and d["questions"] > 0 for d in meta["data"].values())
     assert meta["code"]["qa"]
     assert set(meta["held_out"]) == set(meta["data"])
@@ -194,6 +223,18 @@ def test_training_writes_a_model_with_its_data_code_and_scores(trained, benchmar
     # The turns of sets with conversations are reported apart.
     by_turn = meta["held_out_by_turn"]["quac-dev"]
     assert by_turn["first"]["n"] == 2 and by_turn["later"]["n"] == 1
+
+
+def test_each_squad_file_is_a_set_with_its_own_corpus(benchmarks, tmp_path):
+    sets = {s.name: s for s in training.question_sets(REPO, benchmarks, tmp_path)}
+    a, c = sets["squad-A"], sets["squad-C"]
+    assert (a.corpus, c.corpus) == (
+        tmp_path / "squad2-dev-A-corpus",
+        tmp_path / "squad2-dev-C-corpus",
+    )
+    assert sorted(p.name for p in c.corpus.iterdir()) == ["ferry.txt", "viaduct.txt"]
+    assert [i.id for i in c.items] == [f"{t}-{n}" for t in ("Viaduct", "Ferry") for n in range(3)]
+    assert {i.doc for i in a.items}.isdisjoint({i.doc for i in c.items})
 
 
 def test_a_trained_model_loads_and_answers(trained, tmp_path, embedder):

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from qa.corpus.ingest import Progress
+    from qa.learning.evaluate import Report
     from qa.pipeline import AskResult, Pipeline
     from qa.question.conversation import Turn
 
@@ -258,14 +259,31 @@ def eval_cmd(
     scoped: Annotated[
         bool, typer.Option("--scoped", help="Ask each item within its `doc` (doc_ids).")
     ] = False,
+    predictions: Annotated[
+        Path | None,
+        typer.Option(
+            "--predictions",
+            help="With --squad: write the official script's predictions, question id → short "
+            'answer ("" when declined), for every question scored.',
+        ),
+    ] = None,
+    na_probs: Annotated[
+        Path | None,
+        typer.Option(
+            "--na-probs",
+            help="With --squad: write the official script's question id → probability of no "
+            "answer.",
+        ),
+    ] = None,
 ) -> None:
-    """Score the pipeline on a gold set: answers, citations, abstention, retrieval, latency."""
+    """Score the pipeline on a gold set: answers, citations, abstention, retrieval, latency;
+    with --squad, also the official SQuAD v2.0 exact match and F1 of its short answers."""
     import tempfile
 
     from rich.console import Console
 
     from qa.learning.baselines import bm25_top_sentence, dense_top_sentence
-    from qa.learning.evaluate import evaluate, load_gold, sample
+    from qa.learning.evaluate import add_official_scores, evaluate, load_gold, sample
     from qa.learning.report import print_reports
     from qa.learning.squad import read_squad, write_squad_corpus
     from qa.pipeline import Pipeline, build
@@ -274,6 +292,11 @@ def eval_cmd(
         raise QAError(f"gold file not found: {gold}")
     if squad and index is not None:
         raise QAError("--squad builds its own index: do not pass --index with it")
+    if not squad and (predictions or na_probs):
+        raise QAError("--predictions and --na-probs are SQuAD files: pass --squad with them")
+    for out_file in (predictions, na_probs):
+        if out_file is not None and not out_file.parent.is_dir():
+            raise QAError(f"cannot write {out_file}: no folder {out_file.parent}")
     with tempfile.TemporaryDirectory(prefix="qa-eval-") as tmp:
         if squad:
             data = read_squad(gold)
@@ -300,6 +323,10 @@ def eval_cmd(
                 ("dense-top-sentence", dense_top_sentence(pipeline)),
             ):
                 reports.append(evaluate(pipeline, items, baseline.ask, name=name, scoped=scoped))
+    if squad:
+        for report in reports:
+            add_official_scores(report, items)
+        _write_official_files(reports[0], predictions, na_probs)
     if as_json:
         out = reports[0].to_json()
         if compare:
@@ -307,6 +334,25 @@ def eval_cmd(
         typer.echo(json.dumps(out, ensure_ascii=False, indent=2))
         return
     print_reports(Console(), reports)
+
+
+def _write_official_files(
+    report: "Report", predictions: Path | None, na_probs: Path | None
+) -> None:
+    """The two files evaluate-v2.0.py reads: every scored question's short answer ("" when
+    declined), and its probability of no answer (1 - the answer's confidence)."""
+    from qa.learning.squad_metrics import no_answer_probability
+
+    files = (
+        (predictions, {r.id: r.short_answer for r in report.items}),
+        (na_probs, {r.id: no_answer_probability(r.confidence) for r in report.items}),
+    )
+    for path, content in files:
+        if path is not None:
+            try:
+                path.write_text(json.dumps(content, ensure_ascii=False, indent=2) + "\n")
+            except OSError as exc:
+                raise QAError(f"cannot write {path}: {exc.strerror or exc}") from exc
 
 
 @app.command("train")

@@ -15,8 +15,10 @@ from typing import Any
 import ir_measures
 from ir_measures import RR, Success
 
+from qa.answer.templates import Answer
 from qa.errors import QAError
 from qa.learning.squad import GoldItem
+from qa.learning.squad_metrics import official_scores
 from qa.pipeline import AskResult, Pipeline
 from qa.question.conversation import Turn
 
@@ -38,6 +40,7 @@ class ItemResult:
     expected: list[str]
     answer: str
     answered: bool
+    short_answer: str  # the prediction the official SQuAD script reads: "" when declined
     correct: bool
     cited: bool
     confidence: float
@@ -71,6 +74,16 @@ def normalise(text: str) -> str:
 def contains_answer(text: str, answers: list[str]) -> bool:
     text = normalise(text)
     return any(normalise(a) in text for a in answers if a.strip())
+
+
+def prediction(answer: Answer) -> str:
+    """The short answer an answer gives: "" when declined, else its short answer, or failing
+    one the quote it cites first."""
+    if not answer.answered:
+        return ""
+    if answer.short_answer is not None:
+        return answer.short_answer.text
+    return answer.citations[0].quote if answer.citations else answer.answer
 
 
 # --- gold files ----------------------------------------------------------------------------
@@ -177,6 +190,7 @@ def evaluate(
                 expected=item.answers,
                 answer=answer.answer,
                 answered=answer.answered,
+                short_answer=prediction(answer),
                 correct=correct,
                 cited=any(contains_answer(c.quote, item.answers) for c in answer.citations),
                 confidence=answer.confidence,
@@ -244,6 +258,16 @@ def _percentile(sorted_values: list[float], q: float) -> float:
     low = int(position)
     high = min(low + 1, len(sorted_values) - 1)
     return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (position - low)
+
+
+def add_official_scores(report: Report, items: list[GoldItem]) -> None:
+    """Add the official SQuAD v2.0 `exact` and `f1` (overall, `HasAns_*`, `NoAns_*`) of the
+    report's short answers to its metrics; `items` are the gold items it scored."""
+    predictions = {r.id: r.short_answer for r in report.items}
+    gold = {i.id: i.answers if i.answerable else [] for i in items}
+    scores = official_scores(gold, predictions)
+    scores.pop("total")  # the report's `n`
+    report.metrics |= {k: v if k.endswith("_total") else round(v, 4) for k, v in scores.items()}
 
 
 def worst_misses(report: Report, limit: int = 10) -> list[ItemResult]:

@@ -17,6 +17,17 @@ METRICS = [
     "p50_ms",
     "p95_ms",
 ]
+# The official SQuAD v2.0 scores (percentages), present after `qa eval --squad`.
+OFFICIAL = [
+    "exact",
+    "f1",
+    "HasAns_exact",
+    "HasAns_f1",
+    "HasAns_total",
+    "NoAns_exact",
+    "NoAns_f1",
+    "NoAns_total",
+]
 
 
 def _cell(value: float) -> str:
@@ -30,7 +41,7 @@ def print_reports(console: Console, reports: list[Report], *, misses: int = 10) 
     table.add_column("metric")
     for report in reports:
         table.add_column(report.system, justify="right")
-    for metric in METRICS:
+    for metric in METRICS + [m for m in OFFICIAL if m in main.metrics]:
         table.add_row(metric, *(_cell(r.metrics[metric]) for r in reports))
     console.print(table)
 

@@ -116,19 +116,16 @@ class Example:
     previous: str | None = None  # the previous question, for a follow-up
 
 
+# The shared SQuAD 2.0 files, each its own set (other articles), by the name model.json gives.
+SQUAD_SETS = {"squad-A": "squad2-dev-A.json", "squad-C": "squad2-dev-C.json"}
+
+
 def question_sets(repo: Path, benchmarks: Path, work: Path) -> list[QuestionSet]:
-    """Every development set: the three shared ones and the project's own gold sets."""
+    """Every development set: the shared ones and the project's own gold sets."""
     if not benchmarks.is_dir():
         raise TrainingError(f"the development sets are not in {benchmarks}")
-    squad_file = benchmarks / "squad2-dev-A.json"
-    squad_corpus = work / "squad2-dev-A-corpus"
-    squad_items = write_squad_corpus(read_squad(squad_file), squad_corpus)
-    squad_c_file = benchmarks / "squad2-dev-C.json"
-    squad_c_corpus = work / "squad2-dev-C-corpus"
-    squad_c_items = write_squad_corpus(read_squad(squad_c_file), squad_c_corpus)
-    sets = [
-        QuestionSet("squad-A", squad_file, squad_corpus, squad_items, squad_file.name),
-        QuestionSet("squad-C", squad_c_file, squad_c_corpus, squad_c_items, squad_c_file.name),
+    sets = [_squad(name, benchmarks / file, work) for name, file in SQUAD_SETS.items()]
+    sets += [
         _jsonl(
             "quac-dev", benchmarks / "quac-dev" / "gold.jsonl", benchmarks / "quac-dev" / "corpus"
         ),
@@ -154,6 +151,12 @@ def project_sets(listing: Path) -> list[QuestionSet]:
         return sets
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise TrainingError(f"cannot read the gold sets listed in {listing}: {exc}") from exc
+
+
+def _squad(name: str, path: Path, work: Path) -> QuestionSet:
+    """A SQuAD v2 file, its articles written as a corpus of their own under `work`."""
+    corpus = work / f"{path.stem}-corpus"
+    return QuestionSet(name, path, corpus, write_squad_corpus(read_squad(path), corpus), path.name)
 
 
 def _jsonl(name: str, path: Path, corpus: Path, source: str | None = None) -> QuestionSet:
