@@ -11,7 +11,7 @@ export TRANSFORMERS_OFFLINE := 1
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install run test test-scale lint format train eval eval-backends bench bench-build bench-extractors bench-routes bench-scale bench-large real-documents clean
+.PHONY: install run test test-scale lint format train train-reader eval eval-backends bench bench-build bench-extractors bench-routes bench-scale bench-large real-documents clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -82,6 +82,11 @@ format: install
 # indexes in .cache/train, ~6 min from nothing, on 2 cores).
 train: install real-documents
 	$(BIN)/qa train
+
+# Fine-tune the learned reader (LoRA adapters and heads on the packaged model) and write its
+# held-out outputs, which `make train` fits the answerer's use of it on (~1 h on 2 cores).
+train-reader: install real-documents
+	$(BIN)/qa train-reader
 
 # `qa eval` on every question set with the baselines, as one table (~10 min from nothing),
 # then the seed article's chats asked with qa's own earlier answers, then the real-document

@@ -213,21 +213,9 @@ def fit(pairs: list[Pair], tokenizer: ReaderTokenizer, seed: int, echo: Callable
             loss_each = torch.nn.functional.binary_cross_entropy_with_logits(
                 answer, labels, reduction="none"
             )
-            span_loss = torch.zeros(len(chosen))
-            for row, i in enumerate(chosen):
-                if spans[i] is None:
-                    continue
-                x = encoded[i]
-                lo, hi = x.first, x.first + len(x.offsets)
-                first, last = spans[i]
-                span_loss[row] = (
-                    torch.nn.functional.cross_entropy(
-                        starts[row, lo:hi][None], torch.tensor([first])
-                    )
-                    + torch.nn.functional.cross_entropy(
-                        ends[row, lo:hi][None], torch.tensor([last])
-                    )
-                ) / 2
+            span_loss = _span_loss(
+                starts, ends, [encoded[i] for i in chosen], [spans[i] for i in chosen]
+            )
             loss = ((loss_each + span_loss) * weights).sum() / weights.sum()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(trainable, 1.0)
@@ -241,6 +229,27 @@ def fit(pairs: list[Pair], tokenizer: ReaderTokenizer, seed: int, echo: Callable
                 echo(f"  step {step}/{steps}: loss {running:.3f}, {rate:.0f} pairs/s")
     net.eval()
     return net
+
+
+def _span_loss(
+    starts: Any, ends: Any, pairs: list[Encoded], spans: list[tuple[int, int] | None]
+) -> Any:
+    """Cross-entropy of the gold span's first and last token, over the sentence's tokens
+    only; 0 for a pair without a span."""
+    import torch
+
+    outside = torch.ones(starts.shape, dtype=torch.bool)
+    first = torch.zeros(len(pairs), dtype=torch.long)
+    last = torch.zeros(len(pairs), dtype=torch.long)
+    has = torch.zeros(len(pairs))
+    for row, (x, span) in enumerate(zip(pairs, spans, strict=True)):
+        outside[row, x.first : x.first + len(x.offsets)] = False
+        if span is not None:
+            first[row], last[row], has[row] = x.first + span[0], x.first + span[1], 1.0
+    ce = torch.nn.functional.cross_entropy
+    s = ce(starts.masked_fill(outside, -1e4), first, reduction="none")
+    e = ce(ends.masked_fill(outside, -1e4), last, reduction="none")
+    return (s + e) / 2 * has
 
 
 def _tensors(batch: Any) -> tuple[Any, Any, Any]:
