@@ -290,6 +290,16 @@ def predict(net: Any, pairs: list[Pair], tokenizer: ReaderTokenizer) -> list[dic
     return out
 
 
+def save_reader(net: Any, out: Path) -> None:
+    """Write a fitted reader's LoRA adapters (peft's files) and heads to `out`."""
+    from safetensors.torch import save_file
+
+    net.encoder.save_pretrained(str(out))
+    save_file({k: v.contiguous() for k, v in net.heads().items()}, str(out / HEADS_FILE))
+    # peft writes a model card of its own: nothing in it the reader's metadata lacks.
+    (out / "README.md").unlink(missing_ok=True)
+
+
 def reader_folds(pairs: list[Pair]) -> list[tuple[list[int], list[int]]]:
     from sklearn.model_selection import GroupKFold
 
@@ -386,11 +396,7 @@ def train_reader(
     }
     if final:
         echo(f"the reader that ships: fitting on {len(sample)} pairs")
-        net = fit([pairs[i] for i in sorted(sample)], tokenizer, SEED, echo)
-        net.encoder.save_pretrained(str(out))
-        from safetensors.torch import save_file
-
-        save_file({k: v.contiguous() for k, v in net.heads().items()}, str(out / HEADS_FILE))
+        save_reader(fit([pairs[i] for i in sorted(sample)], tokenizer, SEED, echo), out)
     meta["trained_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     meta["seconds"] = round(time.perf_counter() - started, 1)
     (out / "reader.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")

@@ -44,6 +44,7 @@ from qa.embedding.embed import Embedder
 from qa.errors import QAError
 from qa.learning.evaluate import contains_answer, load_gold
 from qa.learning.squad import GoldItem, read_squad, write_squad_corpus
+from qa.learning.squad_metrics import official_scores
 from qa.pipeline import Pipeline
 from qa.question.conversation import Turn
 from qa.question.parse import AnswerType
@@ -114,6 +115,7 @@ class Example:
     vector: np.ndarray  # the question's, as retrieval used it
     text: str = ""  # the question as read (cleaned, resolved against the chat)
     previous: str | None = None  # the previous question, for a follow-up
+    short: bool = True  # a phrase may answer it (not a reason or a list)
 
 
 # The shared SQuAD 2.0 files, each its own set (other articles), by the name model.json gives.
@@ -209,6 +211,7 @@ def collect(question_set: QuestionSet, pipeline: Pipeline) -> list[Example]:
                 vector=reading.vector[0],
                 text=reading.text,
                 previous=reading.previous,
+                short=reading.question.answer_type not in (AnswerType.REASON, AnswerType.LIST),
             )
         )
     return examples
@@ -403,6 +406,8 @@ class Search:
     threshold: float
     held_out: dict[str, dict[str, float]]
     outcome: Outcome
+    confidence: np.ndarray  # held out, per example
+    probabilities: list[np.ndarray]  # what chose the sentences
 
 
 def search(
@@ -430,15 +435,25 @@ def search(
                 by_set = scores(examples, outcome, confidence, threshold)
                 sentences = statistics.fmean(m["sentences_per_answer"] for m in by_set.values())
                 if sentences <= MAX_MEAN_SENTENCES:
-                    trials.append(Search(ratio, c, threshold, by_set, outcome))
+                    trials.append(
+                        Search(ratio, c, threshold, by_set, outcome, confidence, probabilities)
+                    )
     if not trials:
         raise TrainingError("no setting keeps answers short enough")
     return max(trials, key=lambda t: objective(t.held_out))
 
 
+@dataclass(frozen=True, slots=True)
+class HeldOutReader:
+    """The reader's held-out outputs on each example's candidates."""
+
+    logits: list[np.ndarray]  # NaN where it did not read
+    spans: list[dict[int, tuple[int, int]]]  # candidate position → short answer's characters
+
+
 def held_out_reader(
     examples: list[Example], probabilities: list[np.ndarray], reader_dir: Path, read: int
-) -> list[np.ndarray] | None:
+) -> HeldOutReader | None:
     """Each example's reader logits from `qa train-reader`'s held-out outputs (readers that
     never saw its document), on the ranker's `read` best candidates; NaN elsewhere. None when
     there are none (no reader trained yet)."""
@@ -447,22 +462,55 @@ def held_out_reader(
         log.warning("no held-out reader outputs in %s: fitting without the reader", path)
         return None
     with gzip.open(path, "rt", encoding="utf-8") as f:
-        found = {row["key"]: row["logit"] for row in map(json.loads, f)}
-    out, missing = [], 0
+        found = {row["key"]: row for row in map(json.loads, f)}
+    out, spans, missing = [], [], 0
     for e, p in zip(examples, probabilities, strict=True):
         logits = np.full(len(e.candidates), np.nan)
+        span: dict[int, tuple[int, int]] = {}
         if len(e.candidates):
             index = e.pipeline.index
             for i in top_read(p, read):
                 sentence = index.sentences[e.candidates.sentence_ids[i]]
-                key = held_out_key(e.set, e.item.id, index.sentence_text(sentence))
-                if key in found:
-                    logits[i] = found[key]
-                else:
+                row = found.get(held_out_key(e.set, e.item.id, index.sentence_text(sentence)))
+                if row is None:
                     missing += 1
+                    continue
+                logits[i] = row["logit"]
+                span[i] = (int(row["span"][0]), int(row["span"][1]))
         out.append(logits)
+        spans.append(span)
     if missing:
         log.warning("%d candidates have no held-out reader output: read as unread", missing)
+    return HeldOutReader(out, spans)
+
+
+# How many of the ranker's best candidates the validation tries having the reader read.
+READ_CHOICES = (1, 2, 3)
+
+
+def held_out_official(
+    examples: list[Example], found: Search, spans: HeldOutReader | None
+) -> dict[str, dict[str, float]]:
+    """The official SQuAD v2.0 EM and F1 of each SQuAD set, held out: the prediction is the
+    reader's short answer in the best sentence where it gives one, else that sentence."""
+    confidence = found.confidence
+    out = {}
+    for name in dict.fromkeys(e.set for e in examples if e.set.startswith("squad")):
+        gold, predictions = {}, {}
+        for i, e in enumerate(examples):
+            if e.set != name:
+                continue
+            gold[e.item.id] = e.item.answers if e.item.answerable else []
+            predictions[e.item.id] = ""
+            if confidence[i] < found.threshold or not len(e.candidates):
+                continue
+            p = found.probabilities[i]
+            best = int(np.argmax(p))
+            index = e.pipeline.index
+            text = index.sentence_text(index.sentences[e.candidates.sentence_ids[best]])
+            span = spans.spans[i].get(best) if spans is not None and e.short else None
+            predictions[e.item.id] = text[span[0] : span[1]] if span and span[1] > span[0] else text
+        out[name] = {k: round(v, 2) for k, v in official_scores(gold, predictions).items()}
     return out
 
 
@@ -556,22 +604,29 @@ def train(
     weights = set_weights(examples)
     splits = folds(examples)
     probabilities = held_out_probabilities(examples, weights, splits, ranker_trees)
-    reader = held_out_reader(examples, probabilities, reader_dir, read)
     variants: dict[str, Search] = {"features": search(examples, weights, splits, probabilities)}
     echo(f"features alone: {objective(variants['features'].held_out):.4f}")
-    combiner = None
-    if reader is not None:
-        alone = [_reader_alone(x) for x in reader]
-        variants["reader"] = search(
-            examples, weights, splits, alone, reader, probabilities, alone=True
-        )
-        echo(f"reader alone: {objective(variants['reader'].held_out):.4f}")
+    combiner, spans = None, None
+    for k in READ_CHOICES:
+        found = held_out_reader(examples, probabilities, reader_dir, k)
+        if found is None:
+            break
+        reader = found.logits
+        if k == max(READ_CHOICES):
+            alone = [_reader_alone(x) for x in reader]
+            variants["reader"] = search(
+                examples, weights, splits, alone, reader, probabilities, alone=True
+            )
+            echo(f"reader alone (its {k} read): {objective(variants['reader'].held_out):.4f}")
         combined = held_out_combined(examples, weights, splits, probabilities, reader)
-        variants["combined"] = search(examples, weights, splits, combined, reader, probabilities)
-        echo(f"combined: {objective(variants['combined'].held_out):.4f}")
-        combiner = fit_combiner(examples, weights, probabilities, reader)
-    # The reader ships when the combination holds out better than the features alone.
-    chosen = "combined" if "combined" in variants else "features"
+        name = f"combined-{k}"
+        variants[name] = search(examples, weights, splits, combined, reader, probabilities)
+        echo(f"combined, reading {k}: {objective(variants[name].held_out):.4f}")
+        if k == read:
+            combiner, spans = fit_combiner(examples, weights, probabilities, reader), found
+    # The reader ships, reading `read` candidates (a limit set by speed, see READ), when
+    # that combination holds out better than the features alone.
+    chosen = f"combined-{read}" if combiner is not None else "features"
     if objective(variants[chosen].held_out) <= objective(variants["features"].held_out):
         chosen = "features"
     best = variants[chosen]
@@ -601,15 +656,20 @@ def train(
             "runner_up_ratio": ratio,
             "max_sentences": MAX_SENTENCES,
             "passages": CANDIDATE_PASSAGES,
-            "read": read if chosen == "combined" else 0,
+            "read": read if chosen != "features" else 0,
         },
-        "combiner": combiner.to_json() if combiner and chosen == "combined" else None,
+        "combiner": combiner.to_json() if combiner and chosen != "features" else None,
         "held_out": held_out,
         "held_out_variants": {
             name: {"objective": round(objective(v.held_out), 4), "scores": v.held_out}
             for name, v in variants.items()
         },
         "shipped_variant": chosen,
+        "held_out_official": {
+            name: held_out_official(examples, v, spans if name.startswith("combined") else None)
+            for name, v in variants.items()
+            if name in ("features", chosen)
+        },
         "held_out_by_turn": by_turn,
         "validation": f"GroupKFold({FOLDS}) by document, seed {SEED}",
         "objective": "mean over sets of overall accuracy, answers of 1.5 sentences or fewer",
