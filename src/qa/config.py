@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     # Threads of one forward pass; 0 lets the engine use one per core. Several server
     # processes on one machine should share the cores out between them.
     engine_threads: int = Field(0, ge=0, le=256)
+    # The learned reader's weights as onnxruntime runs them: int8 (dynamically quantised,
+    # the default: measured faster on 2 cores, see README) or float32, as it was trained.
+    reader_precision: Literal["int8", "fp32"] = "int8"
     # Question text stays out of the logs unless this is set.
     log_questions: bool = False
     # Rebuild the index in the background when the corpus folder changes (`qa serve` turns

@@ -87,9 +87,12 @@ def test_a_fitted_reader_saves_exports_and_reads(tmp_path: Path, tokenizer) -> N
     export_reader(reader_dir, export)
     manifest = json.loads((export / "export.json").read_text())
     assert manifest["max_difference_to_torch"] < 1e-3
-    out = Reader(export).read(
-        "When did the bridge open?", [sentence, "It is painted red."], ["History", "Looks"]
-    )
-    assert np.isfinite(out.logits).all() and len(out.spans) == 2
-    for (a, b), text in zip(out.spans, [sentence, "It is painted red."], strict=True):
-        assert 0 <= a < b <= len(text)
+    assert manifest["int8_answer_logit_difference"] < 1.0
+    question, texts = "When did the bridge open?", [sentence, "It is painted red."]
+    full = Reader(export).read(question, texts, ["History", "Looks"])
+    int8 = Reader(export, int8=True).read(question, texts, ["History", "Looks"])
+    for out in (full, int8):
+        assert np.isfinite(out.logits).all() and len(out.spans) == 2
+        for (a, b), text in zip(out.spans, texts, strict=True):
+            assert 0 <= a < b <= len(text)
+    assert np.abs(full.logits - int8.logits).max() <= manifest["int8_answer_logit_difference"] + 0.5

@@ -18,6 +18,7 @@ import numpy as np
 
 from qa.answer.reader_inputs import (
     HEADS_FILE,
+    INT8_FILE,
     READER_EXPORT_FORMAT,
     ReaderTokenizer,
     best_span,
@@ -53,7 +54,7 @@ class ReaderOutput:
 class Reader:
     """The exported reader, run by onnxruntime."""
 
-    def __init__(self, folder: Path, *, threads: int = 1) -> None:
+    def __init__(self, folder: Path, *, threads: int = 1, int8: bool = False) -> None:
         import onnxruntime
 
         options = onnxruntime.SessionOptions()
@@ -61,7 +62,9 @@ class Reader:
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
         self._session = onnxruntime.InferenceSession(
-            str(folder / "reader.onnx"), options, providers=["CPUExecutionProvider"]
+            str(folder / (INT8_FILE if int8 else "reader.onnx")),
+            options,
+            providers=["CPUExecutionProvider"],
         )
         self.tokenizer = ReaderTokenizer(folder / "tokenizer.json")
 
@@ -91,7 +94,7 @@ def shipped() -> bool:
     return (READER_DIR / HEADS_FILE).is_file() and (READER_DIR / "reader.json").is_file()
 
 
-def load_reader(cache: Path, *, threads: int = 1) -> Reader | None:
+def load_reader(cache: Path, *, threads: int = 1, int8: bool = True) -> Reader | None:
     """The shipped reader from its export in `cache`, exported first if needed (~15 s, once
     per machine); None when no reader ships."""
     if not shipped():
@@ -105,7 +108,7 @@ def load_reader(cache: Path, *, threads: int = 1) -> Reader | None:
         from qa.answer.reader_export import export_reader
 
         export_reader(READER_DIR, folder)
-    return Reader(folder, threads=threads)
+    return Reader(folder, threads=threads, int8=int8)
 
 
 @cache
@@ -114,7 +117,8 @@ def default_reader() -> Reader:
     from qa.answer.model import ModelError
     from qa.config import Settings
 
-    reader = load_reader(Settings().model_cache)
+    settings = Settings()
+    reader = load_reader(settings.model_cache, int8=settings.reader_precision == "int8")
     if reader is None:
         raise ModelError(f"the answerer reads with the learned reader, but {READER_DIR} has none")
     return reader

@@ -15,13 +15,14 @@ from typing import Any
 
 import numpy as np
 
-from qa.answer.reader_inputs import HEADS_FILE, READER_EXPORT_FORMAT, ReaderTokenizer
+from qa.answer.reader_inputs import HEADS_FILE, INT8_FILE, READER_EXPORT_FORMAT, ReaderTokenizer
 from qa.embedding.onnx_model import ExportError, publish
 from qa.embedding.torch_model import MODEL_PACKAGE, packaged_model_dir
 
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 OUTPUTS = ("answer", "start", "end")
 MAX_EXPORT_DIFF = 1e-3  # logits, measured ~1e-5
+MAX_INT8_DIFF = 1.0  # the int8 graph's answer logits against float32's (measured ~0.1)
 PROBES = (
     ("How many people live there?", "About 12,000 people live in the town.", "Population"),
     ("why? [SEP] When did it open?", "It opened in 1901 because trade grew.", ""),
@@ -100,6 +101,19 @@ def export_reader(reader_dir: Path, folder: Path) -> None:
         )
         if difference > MAX_EXPORT_DIFF:
             raise ExportError(f"the reader's ONNX export differs from PyTorch by {difference}")
+        # The int8 graph: weights quantised, activations at run time (onnxruntime's dynamic
+        # quantisation); how far its logits move from float32's is recorded.
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        quantize_dynamic(
+            str(work / "reader.onnx"), str(work / INT8_FILE), weight_type=QuantType.QInt8
+        )
+        int8 = onnxruntime.InferenceSession(
+            str(work / INT8_FILE), providers=["CPUExecutionProvider"]
+        ).run(None, {n: getattr(batch, n) for n in INPUTS})
+        int8_difference = float(np.abs(int8[0] - got[0]).max())
+        if int8_difference > MAX_INT8_DIFF:
+            raise ExportError(f"the reader's int8 export differs from float32 by {int8_difference}")
         manifest = {
             "format": READER_EXPORT_FORMAT,
             "model_package": MODEL_PACKAGE,
@@ -109,7 +123,8 @@ def export_reader(reader_dir: Path, folder: Path) -> None:
                 "trained_at"
             ),
             "max_difference_to_torch": difference,
+            "int8_answer_logit_difference": int8_difference,
         }
-        publish(work, folder, manifest, ("reader.onnx", "tokenizer.json"))
+        publish(work, folder, manifest, ("reader.onnx", INT8_FILE, "tokenizer.json"))
     finally:
         shutil.rmtree(work, ignore_errors=True)

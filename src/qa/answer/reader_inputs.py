@@ -22,7 +22,8 @@ MAX_QUESTION_TOKENS = 40  # the question with its previous one
 MAX_HEADING_TOKENS = 12
 MAX_SPAN_TOKENS = 24  # a short answer is at most this many tokens
 HEADS_FILE = "heads.safetensors"  # the reader's heads, beside its LoRA adapters
-READER_EXPORT_FORMAT = 1  # raise when the exported graph changes: older exports are remade
+INT8_FILE = "reader-int8.onnx"  # the export quantised to int8, beside reader.onnx
+READER_EXPORT_FORMAT = 2  # raise when the exported graph changes: older exports are remade
 
 
 def reader_question(text: str, previous: str | None = None) -> str:

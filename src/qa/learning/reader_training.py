@@ -223,7 +223,8 @@ def fit(pairs: list[Pair], tokenizer: ReaderTokenizer, seed: int, echo: Callable
             schedule.step()
             optimiser.zero_grad()
             step += 1
-            running = 0.98 * running + 0.02 * float(loss) if step > 1 else float(loss)
+            value = float(loss.detach())
+            running = 0.98 * running + 0.02 * value if step > 1 else value
             if step % 100 == 0 or step == steps:
                 rate = step * BATCH / (time.perf_counter() - started)
                 echo(f"  step {step}/{steps}: loss {running:.3f}, {rate:.0f} pairs/s")
