@@ -366,9 +366,16 @@ def train_cmd(
     out: Annotated[
         Path | None, typer.Option("--out", help="Model folder (default: the package's own).")
     ] = None,
+    reader: Annotated[
+        Path | None,
+        typer.Option(
+            "--reader", help="The reader's folder, for its held-out outputs (default: shipped)."
+        ),
+    ] = None,
 ) -> None:
     """Fit the answerer on every development set, validated on folds grouped by document."""
     from qa.answer.model import MODEL_DIR
+    from qa.answer.reader import READER_DIR
     from qa.embedding.embed import load_embedder
     from qa.learning.training import train
 
@@ -380,10 +387,23 @@ def train_cmd(
         out or MODEL_DIR,
         load_embedder(0),
         echo=lambda m: typer.echo(m, err=True),
+        reader_dir=reader or READER_DIR,
     )
     typer.echo(
         json.dumps(
-            {k: meta[k] for k in ("policy", "held_out", "held_out_by_turn", "seconds")}, indent=2
+            {
+                k: meta[k]
+                for k in (
+                    "policy",
+                    "shipped_variant",
+                    "held_out",
+                    "held_out_by_turn",
+                    "held_out_variants",
+                    "held_out_official",
+                    "seconds",
+                )
+            },
+            indent=2,
         )
     )
 
