@@ -160,6 +160,8 @@ class Pipeline:
         question = parse_question("What is this about?")
         vector = self.embedder.encode_one_uncached(question.text)
         hits = retrieve(self.index, vector, question.terms, RANKING_DEPTH)
+        if self.answerer.model.policy.read:
+            self.answerer.reader  # noqa: B018 (loaded now, exported first on a new machine)
         self.answerer.answer(question, vector, hits)
         self.quote_finder  # noqa: B018 (built now: a chat's first follow-up would pay for it)
         self._passages_of  # noqa: B018 (built now: the first question asked within documents)

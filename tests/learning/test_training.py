@@ -8,8 +8,10 @@ import pytest
 from conftest import REPO, write_corpus
 from qa.answer.evidence import FEATURES
 from qa.answer.model import MODEL_DIR, AnswerModel, ModelError, read_metadata
+from qa.answer.reader import HELD_OUT_FILE
 from qa.config import Settings
 from qa.learning import training
+from qa.learning.reader_training import train_reader
 from qa.learning.training import folds, project_sets, set_weights, train
 from qa.pipeline import Pipeline, build
 
@@ -266,6 +268,46 @@ def test_training_is_reproducible(as_fresh_clone, trained, benchmarks, tmp_path,
     assert again["held_out"] == meta["held_out"]
     assert again["decider"] == meta["decider"]
     assert (tmp_path / "out" / "ranker.txt").read_text() == (out / "ranker.txt").read_text()
+
+
+def test_the_readers_held_out_outputs_reach_training(
+    as_fresh_clone, benchmarks, work, tmp_path, embedder
+):
+    """`qa train-reader` (its folds, not its final fit: the machinery, on the small sets)
+    writes held-out outputs that `qa train` finds again and validates three answerers on."""
+    reader_dir = tmp_path / "reader"
+    meta = train_reader(
+        REPO,
+        benchmarks,
+        work,
+        reader_dir,
+        embedder=embedder,
+        echo=lambda _: None,
+        final=False,
+        fit_questions=8,
+    )
+    assert (reader_dir / HELD_OUT_FILE).is_file()
+    assert meta["held_out"]["pairs"] > 0
+    assert meta["training"]["pairs"] >= meta["held_out"]["pairs"]
+    fitted = train(
+        REPO,
+        benchmarks,
+        work,
+        tmp_path / "model",
+        embedder,
+        echo=lambda _: None,
+        ranker_trees=TREES,
+        reader_dir=reader_dir,
+    )
+    variants = fitted["held_out_variants"]
+    assert {"features", "reader", "combined-1", "combined-2", "combined-3"} <= set(variants)
+    shipped = fitted["shipped_variant"]
+    assert variants[shipped]["objective"] >= variants["features"]["objective"]
+    if shipped == "features":
+        assert fitted["policy"]["read"] == 0 and fitted["combiner"] is None
+    else:
+        assert fitted["policy"]["read"] > 0 and len(fitted["combiner"]["coef"]) == 2
+    assert set(fitted["held_out_official"]["features"]) == {"squad-A", "squad-C"}
 
 
 def test_a_model_fitted_on_other_features_is_refused(tmp_path):

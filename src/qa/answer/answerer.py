@@ -12,6 +12,7 @@ import numpy as np
 from qa.answer.evidence import Candidates, EvidenceReader
 from qa.answer.model import AnswerModel, default_model, top_read
 from qa.answer.reader import Reader, ReaderOutput, default_reader
+from qa.answer.reader import shipped as reader_shipped
 from qa.answer.reader_inputs import reader_question
 from qa.answer.retrieve import Hit
 from qa.answer.templates import (
@@ -41,6 +42,11 @@ class Answerer:
         self.evidence = EvidenceReader(index)
         self._model = model
         self._reader = reader
+
+    @property
+    def has_reader(self) -> bool:
+        """Whether a reader was given or ships with the package."""
+        return self._reader is not None or reader_shipped()
 
     @property
     def reader(self) -> Reader:
@@ -92,8 +98,9 @@ class Answerer:
             return decline(self.index, closest, 0.0)
         is_list = question.answer_type is AnswerType.LIST
         ranker = self.model.probabilities(candidates)
-        logits, read = None, None
+        logits, read, order = None, None, []
         if self.model.policy.read:
+            # The reader reads the ranker's best candidates before the choice.
             order = top_read(ranker, self.model.policy.read)
             read = self.read(question.text, previous, candidates, order)
             logits = np.full(len(candidates), np.nan)
@@ -105,10 +112,13 @@ class Answerer:
             self.index, candidates, selection.chosen, selection.probabilities, is_list=is_list
         )
         answer = quote(self.index, ids, scores, selection.confidence)
-        if read is None or question.answer_type in (AnswerType.REASON, AnswerType.LIST):
-            return answer
-        order = top_read(ranker, self.model.policy.read)
+        if question.answer_type in (AnswerType.REASON, AnswerType.LIST) or not self.has_reader:
+            return answer  # more than a phrase is asked (or no reader to find one)
         best = selection.chosen[0]
+        if best not in order:  # a model that decides without the reader: it reads the best
+            order = [best]
+            read = self.read(question.text, previous, candidates, order)
+        assert read is not None
         return replace(answer, short_answer=self.short(candidates, best, read, order, answer))
 
     def read(

@@ -89,6 +89,7 @@ class Reader:
         return ReaderOutput(np.asarray(answer, dtype=np.float32), spans, np.asarray(scores))
 
 
+@cache
 def shipped() -> bool:
     """Whether a fitted reader is in the package (`make train-reader`)."""
     return (READER_DIR / HEADS_FILE).is_file() and (READER_DIR / "reader.json").is_file()

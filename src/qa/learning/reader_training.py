@@ -148,14 +148,16 @@ def make_pairs(
     return pairs
 
 
-def fitting_sample(examples: list[Example], pairs: list[Pair]) -> set[int]:
+def fitting_sample(
+    examples: list[Example], pairs: list[Pair], questions: int = FIT_QUESTIONS
+) -> set[int]:
     """Positions of the pairs the reader is fitted on: those of at most FIT_QUESTIONS
     questions of each set, sampled with the seed."""
     rng = random.Random(SEED)
     chosen: set[int] = set()
     for name in dict.fromkeys(e.set for e in examples):
-        questions = [n for n, e in enumerate(examples) if e.set == name]
-        chosen.update(rng.sample(questions, min(FIT_QUESTIONS, len(questions))))
+        of_set = [n for n, e in enumerate(examples) if e.set == name]
+        chosen.update(rng.sample(of_set, min(questions, len(of_set))))
     return {i for i, p in enumerate(pairs) if p.example in chosen}
 
 
@@ -319,6 +321,8 @@ def held_out_scores(pairs: list[Pair], outputs: list[dict[str, Any]]) -> dict[st
     idx = [i for i, p in enumerate(pairs) if p.read]
     y = np.array([pairs[i].label for i in idx])
     s = np.array([outputs[i]["logit"] for i in idx])
+    if len(set(y.tolist())) < 2:
+        return {"pairs": len(idx)}
     return {
         "pairs": len(idx),
         "auc": round(float(roc_auc_score(y, s)), 4),
@@ -338,6 +342,7 @@ def train_reader(
     embedder: Embedder,
     echo: Callable[[str], None] = print,
     final: bool = True,
+    fit_questions: int = FIT_QUESTIONS,
 ) -> dict[str, Any]:
     """Collect pairs, fit and read the held-out halves, fit on all, write the reader."""
     import torch
@@ -356,7 +361,7 @@ def train_reader(
     echo(f"{len(pairs)} pairs, {sum(p.label for p in pairs)} answering")
     tokenizer = ReaderTokenizer(packaged_model_dir() / "tokenizer.json")
 
-    sample = fitting_sample(examples, pairs)
+    sample = fitting_sample(examples, pairs, fit_questions)
     outputs: list[dict[str, Any]] = [{}] * len(pairs)
     for k, (fit_on, read_on) in enumerate(reader_folds(pairs), 1):
         fit_on = [i for i in fit_on if i in sample]
@@ -388,7 +393,7 @@ def train_reader(
             "with_span": sum(p.span is not None for p in pairs),
             "read_per_question": READ,
             "fitted_on_pairs": len(sample),
-            "fit_questions_per_set": FIT_QUESTIONS,
+            "fit_questions_per_set": fit_questions,
         },
         "held_out": held_out,
         "validation": f"GroupKFold({READER_FOLDS}) by document, seed {SEED}",

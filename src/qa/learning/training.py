@@ -479,6 +479,9 @@ def held_out_reader(
                 span[i] = (int(row["span"][0]), int(row["span"][1]))
         out.append(logits)
         spans.append(span)
+    if not any(spans):
+        log.warning("the held-out reader outputs in %s are of other questions", path)
+        return None
     if missing:
         log.warning("%d candidates have no held-out reader output: read as unread", missing)
     return HeldOutReader(out, spans)
@@ -623,7 +626,8 @@ def train(
         variants[name] = search(examples, weights, splits, combined, reader, probabilities)
         echo(f"combined, reading {k}: {objective(variants[name].held_out):.4f}")
         if k == read:
-            combiner, spans = fit_combiner(examples, weights, probabilities, reader), found
+            combiner = fit_combiner(examples, weights, probabilities, reader)
+        spans = found  # the short answers of every candidate read, at most
     # The reader ships, reading `read` candidates (a limit set by speed, see READ), when
     # that combination holds out better than the features alone.
     chosen = f"combined-{read}" if combiner is not None else "features"
@@ -666,7 +670,7 @@ def train(
         },
         "shipped_variant": chosen,
         "held_out_official": {
-            name: held_out_official(examples, v, spans if name.startswith("combined") else None)
+            name: held_out_official(examples, v, spans)
             for name, v in variants.items()
             if name in ("features", chosen)
         },
