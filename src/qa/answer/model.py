@@ -128,23 +128,22 @@ class Policy:
 
 @dataclass(frozen=True, slots=True)
 class Combiner:
-    """P(a candidate the reader read holds the answer): a logistic regression on the
-    ranker's logit and the reader's."""
+    """P(a candidate holds the answer): a logistic regression on the ranker's logit and the
+    reader's. A candidate the reader did not read (its logit NaN) is given the reader's mean
+    logit over the candidates it was fitted on, so every candidate stays on one scale and a
+    runner-up the reader did not read can still be quoted."""
 
     coef: tuple[float, float]
     intercept: float
+    unread: float  # the reader logit assumed where it did not read
 
     def to_json(self) -> dict[str, Any]:
-        return {"coef": list(self.coef), "intercept": self.intercept}
+        return {"coef": list(self.coef), "intercept": self.intercept, "unread": self.unread}
 
     def probabilities(self, ranker: np.ndarray, reader: np.ndarray) -> np.ndarray:
-        """One per candidate: the combined probability where the reader read (its logit is
-        not NaN), 0 elsewhere, so that only what was read is quoted."""
-        read = ~np.isnan(reader)
-        z = self.coef[0] * _logit(ranker[read]) + self.coef[1] * reader[read] + self.intercept
-        out = np.zeros(len(ranker))
-        out[read] = 1.0 / (1.0 + np.exp(-z))
-        return out
+        read = np.where(np.isnan(reader), self.unread, reader)
+        z = self.coef[0] * _logit(ranker) + self.coef[1] * read + self.intercept
+        return 1.0 / (1.0 + np.exp(-z))
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -190,7 +189,9 @@ class AnswerModel:
             policy = Policy(**meta["policy"])
             combiner = meta.get("combiner")
             combiner = (
-                Combiner(tuple(combiner["coef"]), combiner["intercept"]) if combiner else None
+                Combiner(tuple(combiner["coef"]), combiner["intercept"], combiner["unread"])
+                if combiner
+                else None
             )
         except (OSError, lightgbm.basic.LightGBMError, KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"cannot read the fitted model in {folder}: {exc}") from exc
@@ -215,7 +216,7 @@ class AnswerModel:
         if self.combiner is not None and reader is not None:
             p = self.combiner.probabilities(ranker, reader)
         limit = LIST_SENTENCES if list_question else self.policy.max_sentences
-        chosen = [i for i in choose(p, self.policy.runner_up_ratio, limit) if p[i] > 0]
+        chosen = choose(p, self.policy.runner_up_ratio, limit)
         confidence = self.decider.probability(decision_features(candidates, p, reader, ranker))
         return Selection(chosen, confidence, confidence >= self.policy.threshold, p)
 

@@ -32,8 +32,11 @@ READER_FORMAT = 1
 HELD_OUT_FILE = "held_out.jsonl.gz"  # `qa train-reader`'s held-out outputs, for `qa train`
 # The encoder's linear layers that carry LoRA adapters (BERT's module names).
 LORA_TARGETS = ("query", "key", "value", "dense")
-# Candidates the reader reads per question: the ranker's best.
+# Candidates the reader reads per question in training data (the ranker's best)...
 READ = 3
+# ... and in service: a limit set by speed (each pair read costs about as much as embedding
+# the question; see README, Performance), not fitted.
+SERVE_READ = 1
 
 
 def held_out_key(set_name: str, item_id: str, sentence: str) -> str:

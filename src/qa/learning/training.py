@@ -37,7 +37,7 @@ from qa.answer.model import (
     decision_features,
     top_read,
 )
-from qa.answer.reader import HELD_OUT_FILE, READ, READER_DIR, held_out_key
+from qa.answer.reader import HELD_OUT_FILE, READER_DIR, SERVE_READ, held_out_key
 from qa.answer.templates import quote
 from qa.config import Settings
 from qa.embedding.embed import Embedder
@@ -315,8 +315,7 @@ def outcomes(
         if not len(e.candidates):
             continue
         chosen = choose(p, ratio, LIST_SENTENCES if e.list_question else MAX_SENTENCES)
-        if reader is not None:
-            chosen = [j for j in chosen if p[j] > 0]
+        chosen = [j for j in chosen if p[j] > 0]  # the reader alone quotes only what it read
         text, count = answer_text(e, chosen, p)
         features[i] = decision_features(
             e.candidates,
@@ -488,7 +487,7 @@ def held_out_reader(
 
 
 # How many of the ranker's best candidates the validation tries having the reader read.
-READ_CHOICES = (1, 2, 3)
+READ_CHOICES = (1, 3)
 
 
 def held_out_official(
@@ -553,8 +552,9 @@ def fit_combiner(
     rows = np.arange(len(examples)) if which is None else which
     x, y, w = _combiner_rows(examples, weights, probabilities, reader, rows)
     model = LogisticRegression(max_iter=1000).fit(x, y, sample_weight=w)
+    unread = float(np.average(x[:, 1], weights=w))
     return Combiner(
-        (float(model.coef_[0][0]), float(model.coef_[0][1])), float(model.intercept_[0])
+        (float(model.coef_[0][0]), float(model.coef_[0][1])), float(model.intercept_[0]), unread
     )
 
 
@@ -587,7 +587,7 @@ def train(
     echo: Callable[[str], None] = print,
     ranker_trees: int = RANKER_TREES,
     reader_dir: Path = READER_DIR,
-    read: int = READ,
+    read: int = SERVE_READ,
 ) -> dict[str, Any]:
     """Collect, validate on grouped folds, fit on everything, write the model; its metadata.
 
