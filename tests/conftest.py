@@ -198,8 +198,8 @@ def short_answer_in_first_quote(answer: Answer, pattern: str) -> ShortAnswer | N
 
 @pytest.fixture
 def with_short_answer(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
-    """Until the learned reader fills `Answer.short_answer` (it is None for every answer so
-    far), the real pipeline's answers with one attached, to check how each surface shows it:
+    """For the tests of how a surface escapes a short answer that looks like markup (the
+    learned reader's own short answers are tested everywhere else):
     `with_short_answer(pattern)` makes the first match of `pattern` in the real first
     citation's quote the short answer of every answer, in every pipeline of this process
     (the served app's included), until the test ends. A real verbatim span of the document,

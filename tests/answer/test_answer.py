@@ -200,3 +200,32 @@ def test_a_sentence_two_documents_share_is_quoted_once(tmp_path, embedder):
     quotes = [" ".join(c.quote.split()) for c in answer.citations]
     assert any("2, 5 or 10 days" in q for q in quotes)
     assert len(quotes) == len(set(quotes)), quotes
+
+
+# What another client sends as history: a model's own long answer, then a refusal.
+OTHER_CLIENTS_HISTORY = [
+    Turn(
+        "How many North Koreans live in Canada?",
+        "According to several sources, roughly a thousand North Korean refugees have made "
+        "their home in Canada, many of them around Toronto. Let me know if you want more!",
+    ),
+    Turn("and in russia?", "I'm sorry, but I couldn't find any information about that."),
+]
+
+
+def test_a_follow_up_the_corpus_does_not_answer_is_declined_whatever_came_before(pipeline):
+    result = pipeline.ask("and in Brazil?", history=OTHER_CLIENTS_HISTORY)
+    assert not result.answer.answered
+    assert result.answer.short_answer is None
+
+
+def test_history_from_other_clients_is_read_as_context_never_quoted(pipeline):
+    result = pipeline.ask("How many live in Canada?", history=OTHER_CLIENTS_HISTORY)
+    answer = result.answer
+    check_citations(pipeline, answer)
+    words = " ".join(answer.answer.split())
+    for turn in OTHER_CLIENTS_HISTORY:
+        assert turn.answer[:40] not in words
+    # The answer is its quotes and their markers, nothing else.
+    if answer.answered:
+        assert words == " ".join(" ".join(f"{c.quote} [{c.n}]" for c in answer.citations).split())

@@ -67,8 +67,7 @@ def test_a_declined_answer_has_no_short_answer(client):
     assert "short_answer" in data and data["short_answer"] is None
 
 
-def test_the_short_answer_is_returned_with_document_offsets(client, with_short_answer):
-    with_short_answer()  # the first number of the real first quote
+def test_the_short_answer_is_returned_with_document_offsets(client):
     data = ask(client, question=QUESTION).json()
     assert data["short_answer"] is not None
     assert_short_answer_is_verbatim_in_the_first_citation(client, data)

@@ -361,8 +361,7 @@ def assert_short_answer_marked(page, turn, base_url, question, width):
 
 
 @pytest.mark.parametrize("width", [1280, 375])
-def test_the_short_answer_is_marked_inside_its_quote(browser, base_url, with_short_answer, width):
-    with_short_answer()  # the first number of the real first quote
+def test_the_short_answer_is_marked_inside_its_quote(browser, base_url, width):
     page = new_page(browser, base_url, viewport={"width": width, "height": 800})
     try:
         page.goto("/")
@@ -375,8 +374,7 @@ def test_the_short_answer_is_marked_inside_its_quote(browser, base_url, with_sho
         page.context.close()
 
 
-def test_the_short_answer_is_marked_without_javascript(browser, base_url, with_short_answer):
-    with_short_answer()
+def test_the_short_answer_is_marked_without_javascript(browser, base_url):
     page = new_page(
         browser, base_url, java_script_enabled=False, viewport={"width": 375, "height": 800}
     )

@@ -70,9 +70,8 @@ def test_ask_prints_the_answer_then_numbered_citations(lakes, monkeypatch, capsy
     assert err == ""
 
 
-def test_ask_prints_the_short_answer_first(lakes, monkeypatch, capsys, with_short_answer):
+def test_ask_prints_the_short_answer_first(lakes, monkeypatch, capsys):
     corpus, index, *_ = lakes
-    with_short_answer()  # the number in the real first quote
     args = ["ask", "How deep is Blue Lake?", "--index", str(index), "--corpus", str(corpus)]
     code, out, err = run(monkeypatch, capsys, *args)
     assert code == 0, err

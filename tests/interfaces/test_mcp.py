@@ -188,10 +188,9 @@ def test_a_question_the_corpus_does_not_answer_is_declined(corpus_session):
     assert "Sources:" not in text(result) and "Short answer" not in text(result)
 
 
-def test_the_short_answer_is_structured_and_leads_the_text(settings, with_short_answer):
+def test_the_short_answer_is_structured_and_leads_the_text(settings):
     """The server in process (the official client connects to it directly), so that its
     real answers carry a short answer: a number of their first quote."""
-    with_short_answer()
 
     async def talk() -> tuple[CallToolResult, str]:
         async with Client(create_server(settings)) as client:

@@ -69,10 +69,7 @@ def test_streamed_answer_is_the_plain_answer_in_chunks(chat):
     assert chunks[-1].model_extra["qa"]["citations"] == plain.model_extra["qa"]["citations"]
 
 
-def test_the_short_answer_leads_the_content_and_travels_in_the_extension(
-    chat, base_url, with_short_answer
-):
-    with_short_answer()  # the first number of the real first quote
+def test_the_short_answer_leads_the_content_and_travels_in_the_extension(chat, base_url):
     reply = ask(chat, ("user", CANADA))
     extension = reply.model_extra["qa"]
     short, first = extension["short_answer"], extension["citations"][0]
@@ -90,8 +87,7 @@ def test_the_short_answer_leads_the_content_and_travels_in_the_extension(
     assert all("qa" not in (c.model_extra or {}) for c in chunks[:-1])
 
 
-def test_a_reply_sent_back_is_read_without_its_short_answer_and_sources(chat, with_short_answer):
-    with_short_answer()
+def test_a_reply_sent_back_is_read_without_its_short_answer_and_sources(chat):
     reply = ask(chat, ("user", CANADA))
     assert reply.model_extra["qa"]["short_answer"] is not None
     request = ChatRequest.model_validate(

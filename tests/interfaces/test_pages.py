@@ -89,8 +89,7 @@ def test_declined_answer_looks_different(client):
     assert SHORT not in html
 
 
-def test_posted_question_emphasises_the_short_answer_in_its_first_quote(client, with_short_answer):
-    with_short_answer()  # the first number of the real first quote
+def test_posted_question_emphasises_the_short_answer_in_its_first_quote(client):
     question = "How many North Koreans reside in Canada?"
     data = client.post("/api/ask", json={"question": question}).json()
     short, first = data["short_answer"], data["citations"][0]

@@ -54,7 +54,7 @@ from qa.answer.reader_inputs import (
     span_characters,
 )
 from qa.embedding.embed import Embedder
-from qa.embedding.torch_model import packaged_model_dir
+from qa.embedding.torch_model import MODEL_PACKAGE, packaged_model_dir
 from qa.learning.training import (
     SEED,
     Example,
@@ -299,8 +299,13 @@ def save_reader(net: Any, out: Path) -> None:
 
     net.encoder.save_pretrained(str(out))
     save_file({k: v.contiguous() for k, v in net.heads().items()}, str(out / HEADS_FILE))
-    # peft writes a model card of its own: nothing in it the reader's metadata lacks.
+    # peft writes a model card of its own: nothing in it the reader's metadata lacks; and
+    # the base model's path on this machine, which the packaged model replaces anywhere.
     (out / "README.md").unlink(missing_ok=True)
+    config = out / "adapter_config.json"
+    adapter = json.loads(config.read_text(encoding="utf-8"))
+    adapter["base_model_name_or_path"] = f"{MODEL_PACKAGE} (the packaged model)"
+    config.write_text(json.dumps(adapter, indent=2) + "\n", encoding="utf-8")
 
 
 def reader_folds(pairs: list[Pair]) -> list[tuple[list[int], list[int]]]:
