@@ -239,3 +239,16 @@ def test_history_from_other_clients_is_read_as_context_never_quoted(pipeline):
     # The answer is its quotes and their markers, nothing else.
     if answer.answered:
         assert words == " ".join(" ".join(f"{c.quote} [{c.n}]" for c in answer.citations).split())
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How many North Koreans live in the US?",
+        "Tell me about South Korea",
+        "Why do North Koreans stay in China?",
+    ],
+)
+@pytest.mark.xfail(strict=True, reason="declined by 0.9.0's refit: regressions, closing note")
+def test_questions_the_refit_declines_that_0_8_0_answered(pipeline, question):
+    assert pipeline.ask(question).answer.answered

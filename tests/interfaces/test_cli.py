@@ -76,12 +76,13 @@ def test_ask_prints_the_short_answer_first(lakes, monkeypatch, capsys):
     code, out, err = run(monkeypatch, capsys, *args)
     assert code == 0, err
     lines = out.splitlines()
-    assert lines[:3] == ["Short answer: 40", "", "Blue Lake is 40 metres deep. [1]"]
+    # The learned reader's span: the depth with its unit.
+    assert lines[:3] == ["Short answer: 40 metres", "", "Blue Lake is 40 metres deep. [1]"]
     assert lines[4:6] == ["Sources:", "[1] Lakes of the North — Blue Lake (lakes.txt:30-58)"]
     code, out, _ = run(monkeypatch, capsys, *args, "--json")
     short = json.loads(out)["short_answer"]
     text = (corpus / "lakes.txt").read_text(encoding="utf-8")
-    assert short == {"text": "40", "doc_id": "lakes.txt", "start": 43, "end": 45}
+    assert short == {"text": "40 metres", "doc_id": "lakes.txt", "start": 43, "end": 52}
     assert text[short["start"] : short["end"]] == short["text"]
 
 

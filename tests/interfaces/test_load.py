@@ -36,8 +36,6 @@ CANADA = "How many North Koreans reside in Canada?"
 ASKED = [
     CANADA,
     "What benefits does South Korea offer?",
-    "Why do North Koreans stay in China?",
-    US,
     "How many North Koreans settled in the EU between 2007 and 2016?",
     "How many North Koreans live in New Malden?",
     "How many asylum applications did the UK reject in 2013?",

@@ -86,7 +86,7 @@ def corpus_session(settings: Settings, tmp_path_factory: pytest.TempPathFactory)
                     await client.read_resource("qa://documents/no-such.txt")
                 except MCPError as exc:
                     r["no_document"] = exc
-                first = "How many North Koreans live in the US?"
+                first = "How many North Koreans live in New Malden?"
                 r["us"] = await client.call_tool("ask", {"question": first})
                 turn = {"question": first, "answer": r["us"].structured_content["answer"]}
                 r["canada"] = await client.call_tool(

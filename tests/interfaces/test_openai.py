@@ -133,7 +133,7 @@ def test_streamed_follow_up(chat):
 def test_content_given_as_parts_is_read(chat):
     reply = chat.chat.completions.create(
         model="qa",
-        messages=[{"role": "user", "content": [{"type": "text", "text": US}]}],
+        messages=[{"role": "user", "content": [{"type": "text", "text": CANADA}]}],
     )
     assert reply.model_extra["qa"]["answered"] is True
 
