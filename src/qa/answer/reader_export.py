@@ -33,7 +33,6 @@ PROBES = (
 
 def load_network(reader_dir: Path) -> Any:
     """The shipped reader in PyTorch: the packaged encoder with its adapters merged in."""
-    import torch
     from peft import PeftModel
     from safetensors.torch import load_file
     from transformers import AutoModel
@@ -45,7 +44,6 @@ def load_network(reader_dir: Path) -> Any:
     net = ReaderNet(merged)
     net.load_heads(load_file(str(reader_dir / HEADS_FILE)))
     net.eval()
-    torch.set_grad_enabled(False)
     return net
 
 
@@ -84,7 +82,8 @@ def export_reader(reader_dir: Path, folder: Path) -> None:
                 )
         except Exception as exc:
             raise ExportError(f"torch.onnx.export failed for the reader: {exc}") from exc
-        expected = [t.numpy() for t in net(*sample)]
+        with torch.no_grad():
+            expected = [t.numpy() for t in net(*sample)]
         import onnxruntime
 
         session = onnxruntime.InferenceSession(
