@@ -355,14 +355,19 @@ def _write_official_files(
                 raise QAError(f"cannot write {path}: {exc.strerror or exc}") from exc
 
 
+# The options `qa train` and `qa train-reader` share.
+BenchmarksOption = Annotated[
+    Path, typer.Option("--benchmarks", help="The shared development sets.")
+]
+TrainingWorkOption = Annotated[
+    Path, typer.Option("--work", help="Indexes and corpora made for training (kept).")
+]
+
+
 @app.command("train")
 def train_cmd(
-    benchmarks: Annotated[
-        Path, typer.Option("--benchmarks", help="The shared development sets.")
-    ] = Path("../shared/benchmarks"),
-    work: Annotated[
-        Path, typer.Option("--work", help="Indexes and corpora made for training (kept).")
-    ] = Path(".cache/train"),
+    benchmarks: BenchmarksOption = Path("../shared/benchmarks"),
+    work: TrainingWorkOption = Path(".cache/train"),
     out: Annotated[
         Path | None, typer.Option("--out", help="Model folder (default: the package's own).")
     ] = None,
@@ -410,12 +415,8 @@ def train_cmd(
 
 @app.command("train-reader")
 def train_reader_cmd(
-    benchmarks: Annotated[
-        Path, typer.Option("--benchmarks", help="The shared development sets.")
-    ] = Path("../shared/benchmarks"),
-    work: Annotated[
-        Path, typer.Option("--work", help="Indexes and corpora made for training (kept).")
-    ] = Path(".cache/train"),
+    benchmarks: BenchmarksOption = Path("../shared/benchmarks"),
+    work: TrainingWorkOption = Path(".cache/train"),
     out: Annotated[
         Path | None, typer.Option("--out", help="Reader folder (default: the package's own).")
     ] = None,

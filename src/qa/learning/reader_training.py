@@ -60,11 +60,9 @@ from qa.learning.training import (
     Example,
     _commit,
     _sha,
-    collect,
+    collect_all,
     folds,
     held_out_probabilities,
-    load_pipelines,
-    question_sets,
     set_weights,
 )
 
@@ -353,13 +351,7 @@ def train_reader(
     import torch
 
     started = time.perf_counter()
-    work.mkdir(parents=True, exist_ok=True)
-    sets = question_sets(repo, benchmarks, work)
-    pipelines = load_pipelines(sets, work, embedder, None)
-    examples: list[Example] = []
-    for s in sets:
-        examples += collect(s, pipelines[s.corpus])
-        echo(f"{s.name}: {len(s.items)} questions read")
+    sets, examples = collect_all(repo, benchmarks, work, embedder, echo)
     weights = set_weights(examples)
     probabilities = held_out_probabilities(examples, weights, folds(examples))
     pairs = make_pairs(examples, probabilities, weights)

@@ -217,6 +217,22 @@ def collect(question_set: QuestionSet, pipeline: Pipeline) -> list[Example]:
     return examples
 
 
+def collect_all(
+    repo: Path, benchmarks: Path, work: Path, embedder: Embedder, echo: Callable[[str], None]
+) -> tuple[list[QuestionSet], list[Example]]:
+    """Every question of every set through the pipeline, labelled (indexes kept in `work`)."""
+    work.mkdir(parents=True, exist_ok=True)
+    sets = question_sets(repo, benchmarks, work)
+    # Features do not depend on the model: none is loaded while collecting them.
+    pipelines = load_pipelines(sets, work, embedder, None)
+    examples: list[Example] = []
+    for s in sets:
+        t = time.perf_counter()
+        examples += collect(s, pipelines[s.corpus])
+        echo(f"{s.name}: {len(s.items)} questions read in {time.perf_counter() - t:.1f} s")
+    return sets, examples
+
+
 # --- fitting -------------------------------------------------------------------------------
 
 
@@ -595,15 +611,7 @@ def train(
     the features alone, the reader alone, and both (the reader reading the ranker's `read`
     best candidates); the combination ships when it holds out better than the features."""
     started = time.perf_counter()
-    work.mkdir(parents=True, exist_ok=True)
-    sets = question_sets(repo, benchmarks, work)
-    # Features do not depend on the model: none is loaded while collecting them.
-    pipelines = load_pipelines(sets, work, embedder, None)
-    examples: list[Example] = []
-    for s in sets:
-        t = time.perf_counter()
-        examples += collect(s, pipelines[s.corpus])
-        echo(f"{s.name}: {len(s.items)} questions read in {time.perf_counter() - t:.1f} s")
+    sets, examples = collect_all(repo, benchmarks, work, embedder, echo)
     weights = set_weights(examples)
     splits = folds(examples)
     probabilities = held_out_probabilities(examples, weights, splits, ranker_trees)
