@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -476,8 +477,7 @@ def held_out_reader(
     if not path.is_file():
         log.warning("no held-out reader outputs in %s: fitting without the reader", path)
         return None
-    with gzip.open(path, "rt", encoding="utf-8") as f:
-        found = {row["key"]: row for row in map(json.loads, f)}
+    found = _held_out_rows(path)
     out, spans, missing = [], [], 0
     for e, p in zip(examples, probabilities, strict=True):
         logits = np.full(len(e.candidates), np.nan)
@@ -500,6 +500,13 @@ def held_out_reader(
     if missing:
         log.warning("%d candidates have no held-out reader output: read as unread", missing)
     return HeldOutReader(out, spans)
+
+
+@cache
+def _held_out_rows(path: Path) -> dict[str, dict[str, Any]]:
+    """The reader's held-out outputs by key, read once for every number of candidates tried."""
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        return {row["key"]: row for row in map(json.loads, f)}
 
 
 # How many of the ranker's best candidates the validation tries having the reader read.
