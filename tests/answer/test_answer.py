@@ -2,7 +2,6 @@
 
 import pytest
 
-from qa.answer.answerer import DECLINE_TEXT
 from qa.question.conversation import Turn, resolve
 
 
@@ -60,9 +59,41 @@ def test_every_marker_points_to_a_citation(pipeline):
 def test_questions_the_corpus_does_not_answer_are_declined(pipeline, question):
     answer = pipeline.ask(question).answer
     assert not answer.answered
-    assert answer.answer == DECLINE_TEXT
+    assert answer.answer.startswith("The corpus doesn't ")
     assert answer.citations, "a declined answer still lists the closest passages"
     check_citations(pipeline, answer)
+    for c in answer.citations:
+        # Each closest passage is quoted by one of its sentences, and carried whole beside it.
+        assert c.passage is not None
+        text = pipeline.document(c.doc_id).text
+        assert text[c.passage.start : c.passage.end] == c.passage.text
+        assert c.passage.start <= c.start < c.end <= c.passage.end
+        assert any(
+            (s.start, s.end) == (c.start, c.end)
+            for s in pipeline.index.sentences
+            if s.doc_id == c.doc_id
+        )
+
+
+def test_a_decline_says_what_was_asked(pipeline):
+    answer = pipeline.ask("How many North Koreans live in Australia?").answer
+    assert answer.answer == "The corpus doesn't say how many North Koreans live in Australia."
+    answer = pipeline.ask("Who won the 2018 World Cup?").answer
+    assert answer.answer == "The corpus doesn't say who won the 2018 World Cup."
+
+
+def test_a_decline_quotes_a_question_it_cannot_restate(pipeline):
+    answer = pipeline.ask("Did the 2018 World Cup have a winner?").answer
+    assert not answer.answered
+    assert (
+        answer.answer
+        == "The corpus doesn't answer \u201cDid the 2018 World Cup have a winner?\u201d"
+    )
+
+
+def test_answered_citations_carry_no_passage(pipeline):
+    answer = pipeline.ask("How many North Koreans reside in Canada?").answer
+    assert answer.answered and all(c.passage is None for c in answer.citations)
 
 
 def test_answered_exactly_when_confidence_reaches_the_fitted_threshold(pipeline):

@@ -95,7 +95,7 @@ class Answerer:
         """The answer the model chooses from these candidates, or a decline that lists the
         `closest` passages."""
         if not len(candidates) or not question.terms:
-            return decline(self.index, closest, 0.0)
+            return decline(self.index, closest, 0.0, question.text)
         is_list = question.answer_type is AnswerType.LIST
         ranker = self.model.probabilities(candidates)
         logits, read, order = None, None, []
@@ -107,7 +107,8 @@ class Answerer:
             logits[order] = read.logits
         selection = self.model.select(candidates, ranker, logits, list_question=is_list)
         if not selection.answered or not selection.chosen:
-            return decline(self.index, closest, selection.confidence)
+            best = self.best_of_passages(candidates, ranker)
+            return decline(self.index, closest, selection.confidence, question.text, best)
         ids, scores = within_length(
             self.index, candidates, selection.chosen, selection.probabilities, is_list=is_list
         )
@@ -120,6 +121,14 @@ class Answerer:
             read = self.read(question.text, previous, candidates, order)
         assert read is not None
         return replace(answer, short_answer=self.short(candidates, best, read, order, answer))
+
+    def best_of_passages(self, candidates: Candidates, ranker: np.ndarray) -> dict[int, int]:
+        """Each passage's best candidate sentence by the ranker: passage id → sentence id."""
+        best: dict[int, int] = {}
+        for i in np.argsort(-ranker, kind="stable"):
+            sentence = self.index.sentences[candidates.sentence_ids[i]]
+            best.setdefault(sentence.passage_id, sentence.id)
+        return best
 
     def read(
         self, text: str, previous: str | None, candidates: Candidates, order: list[int]

@@ -2,18 +2,30 @@
 
 Nothing is generated: an answer is sentences of the corpus, verbatim, each followed by the
 marker of its citation; sentences next to each other in one paragraph are quoted as one span.
-The source is named by the citation, not by words in front of the answer.
+The source is named by the citation, not by words in front of the answer. A decline names
+what was asked, in the asker's words, and quotes the best sentence of each closest passage.
 """
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 
 from qa.answer.retrieve import Hit
 from qa.corpus.ingest import Passage
 from qa.index.build import Index
+from qa.question.restate import indirect
 
-DECLINE_TEXT = "The corpus doesn't say. The closest passages are listed below."
+DECLINE_TEXT = "The corpus doesn't say."  # when nothing was asked (all chatter)
 MAX_ANSWER_CHARS = 600
 DECLINE_PASSAGES = 3  # closest passages a decline lists, at most
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A stretch of a document, verbatim: `document.text[start:end] == text`."""
+
+    text: str
+    start: int
+    end: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +39,7 @@ class Citation:
     end: int
     score: float
     page: int | None = None  # the PDF page where the quote starts
+    passage: Span | None = None  # a decline's closest passage, whole, around its best sentence
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,13 +73,37 @@ def quote(index: Index, sentence_ids: list[int], scores: list[float], confidence
     return Answer(text, True, round(confidence, 3), citations)
 
 
-def decline(index: Index, hits: list[Hit], confidence: float) -> Answer:
-    """The corpus does not hold the answer: say so, and list these closest passages."""
+def decline(
+    index: Index,
+    hits: list[Hit],
+    confidence: float,
+    question: str = "",
+    best: Mapping[int, int] | None = None,
+) -> Answer:
+    """The corpus does not hold the answer to `question`: say what is missing, and list these
+    closest passages, each quoted by its best sentence (`best`: passage id → sentence id;
+    the passage's first sentence where it has none) with the whole passage beside it."""
     citations = []
     for n, hit in enumerate(hits, 1):
         passage = index.passages[hit.passage_id]
-        citations.append(_cite(index, n, passage, passage.start, passage.end, hit.score))
-    return Answer(DECLINE_TEXT, False, round(confidence, 3), citations)
+        sentence = index.sentences[(best or {}).get(passage.id, passage.sentence_ids[0])]
+        cited = _cite(index, n, passage, sentence.start, sentence.end, hit.score)
+        text = index.documents[passage.doc_id].text[passage.start : passage.end]
+        citations.append(replace(cited, passage=Span(text, passage.start, passage.end)))
+    return Answer(decline_text(question), False, round(confidence, 3), citations)
+
+
+def decline_text(question: str) -> str:
+    """ "The corpus doesn't say how many ….", or the question quoted when its form can't be
+    restated as a clause; the plain decline when nothing was asked."""
+    asked = " ".join(question.split())
+    if not asked.rstrip("?!. "):
+        return DECLINE_TEXT
+    clause = indirect(asked)
+    if clause is not None:
+        return f"The corpus doesn't say {clause}."
+    end = "" if asked[-1] in "?!." else "."
+    return f"The corpus doesn't answer \u201c{asked}\u201d{end}"
 
 
 def _cite(index: Index, n: int, passage: Passage, start: int, end: int, score: float) -> Citation:
