@@ -22,7 +22,7 @@ from qa.index.build import BuildReport, Index, build_index, load_index, stale_re
 from qa.question.clean import Cleaner
 from qa.question.conversation import NO_QUOTES, QuoteFinder, Quotes, Turn, resolve_turn
 from qa.question.parse import Question, parse_question
-from qa.text import content_terms
+from qa.text import content_terms, words
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +38,7 @@ class AskResult:
     answer: Answer
     took_ms: float
     retrieved: list[int] = field(default_factory=list)  # passage ids, best first
+    read_as: str | None = None  # the reading shown to the asker (`Reading.read_as`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +53,9 @@ class Reading:
     focus: frozenset[int]  # passages the previous answer quoted, for a follow-up
     quotes: Quotes  # sentences the earlier answers quoted
     previous: str | None = None  # the previous question, when this one is a follow-up
+    # The text as read, for the asker to see: only when reading changed the question's words
+    # (a follow-up filled in, or typos corrected beyond doubt); None otherwise.
+    read_as: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,7 +184,8 @@ class Pipeline:
         passages retrieved (ranked `RANKING_DEPTH` deep, or `top_k` if deeper), from the
         documents `doc_ids` only if given."""
         within = self.scope(doc_ids)
-        typed = self.cleaner.clean(question.strip()).text or question.strip()
+        cleaned = self.cleaner.clean(question.strip())
+        typed = cleaned.text or question.strip()
         history = [
             Turn(self.cleaner.clean(t.question).text or t.question, t.answer) for t in history
         ]
@@ -204,8 +209,19 @@ class Pipeline:
         depth = max(top_k, RANKING_DEPTH)
         hits = retrieve(self.index, vector, terms, depth, focus=focus, within=within)
         previous = resolution.previous.question if resolution.previous is not None else None
+        changed = _words_of(resolution.text) != _words_of(typed)  # a follow-up filled in
+        corrected = any(_words_of(a) != _words_of(b) for a, b in cleaned.corrections)
+        shown = changed or (corrected and cleaned.sure)
         return Reading(
-            resolution.text, parsed, vector, hits, resolution.follow_up, focus, quotes, previous
+            resolution.text,
+            parsed,
+            vector,
+            hits,
+            resolution.follow_up,
+            focus,
+            quotes,
+            previous,
+            read_as=resolution.text if shown else None,
         )
 
     def candidates(self, reading: Reading, passages: int) -> Candidates:
@@ -243,7 +259,7 @@ class Pipeline:
         )
         took = (time.perf_counter() - started) * 1000
         retrieved = [h.passage_id for h in reading.hits]
-        return AskResult(question, reading.text, answer, round(took, 2), retrieved)
+        return AskResult(question, reading.text, answer, round(took, 2), retrieved, reading.read_as)
 
     def search(
         self, query: str, k: int = 5, *, doc_ids: Sequence[str] | None = None
@@ -315,3 +331,8 @@ def build(
 
         return build_milvus(settings.corpus, MilvusStore.of(settings), encoder, **options)
     return build_index(settings.corpus, settings.index, encoder, **options)
+
+
+def _words_of(text: str) -> list[str]:
+    """A text's words as compared for `read_as`: case and punctuation aside."""
+    return [w.casefold() for w in words(text)]

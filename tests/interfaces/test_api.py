@@ -23,9 +23,10 @@ def test_ask_returns_every_contract_field(client):
     assert data["took_ms"] > 0
     citation = data["citations"][0]
     assert set(citation) == {
-        "n", "doc_id", "title", "section", "quote", "start", "end", "score", "page"
+        "n", "doc_id", "title", "section", "quote", "start", "end", "score", "page", "passage"
     }  # fmt: skip
     assert citation["page"] is None  # a .txt has no pages
+    assert citation["passage"] is None  # only a decline's closest passages carry one
     assert citation["n"] == 1
     assert citation["doc_id"] == CORPUS_DOC
     assert citation["title"] == "Destinations of North Korean Defectors"
@@ -118,6 +119,41 @@ def test_bad_input_gets_422_naming_the_field(client, body, field):
     response = ask(client, **body)
     assert response.status_code == 422
     assert any(field in err["loc"] for err in response.json()["detail"])
+
+
+def test_an_over_long_question_is_told_its_length_and_the_limit(client):
+    response = ask(client, question="x" * 1234)
+    assert response.status_code == 422
+    (error,) = response.json()["detail"]
+    assert error["loc"] == ["body", "question"]
+    assert error["msg"] == "The question is 1,234 characters long; the limit is 1,000 characters."
+
+
+def test_a_decline_names_what_was_asked_and_quotes_best_sentences(client):
+    data = ask(client, question="How many North Koreans live in Australia?").json()
+    assert data["answered"] is False
+    assert data["answer"] == "The corpus doesn't say how many North Koreans live in Australia."
+    assert data["read_as"] is None
+    for c in data["citations"]:
+        passage = c["passage"]
+        text = client.get(f"/api/documents/{c['doc_id']}").json()["text"]
+        assert text[c["start"] : c["end"]] == c["quote"]
+        assert text[passage["start"] : passage["end"]] == passage["text"]
+        assert passage["start"] <= c["start"] < c["end"] <= passage["end"]
+        assert len(c["quote"]) < len(passage["text"]) or c["quote"] == passage["text"]
+
+
+def test_read_as_shows_sure_corrections_and_filled_in_follow_ups(client):
+    typo = ask(client, question="How many North Koreans live in Cnada?").json()
+    assert typo["read_as"] == "How many North Koreans live in Canada?"
+    plain = ask(client, question="how many north koreans live in canada?").json()
+    assert plain["read_as"] is None  # the same words: nothing to show
+    chatter = ask(client, question="hi! How many North Koreans live in Canada?").json()
+    assert chatter["read_as"] is None
+    history = [{"question": "How many North Koreans live in Canada?", "answer": typo["answer"]}]
+    follow = ask(client, question="And in the UK?", history=history).json()
+    assert follow["read_as"] is not None and "UK" in follow["read_as"]
+    assert follow["read_as"] != "And in the UK?"
 
 
 def test_limits_are_inclusive(client):

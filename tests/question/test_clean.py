@@ -6,7 +6,7 @@ import pytest
 
 from conftest import CORPUS, CORPUS_DOC
 from qa.index.vocabulary import Vocabulary
-from qa.question.clean import Cleaned, Cleaner
+from qa.question.clean import Cleaned, Cleaner, is_sure
 
 CORPUS_FILE = CORPUS / CORPUS_DOC
 
@@ -278,3 +278,21 @@ def test_keyword_queries_unchanged(small, query):
 def test_corrections_in_dropped_chatter_not_reported(small):
     cleaned = small.clean("my project is on locomotve history. who built bridges?")
     assert cleaned == Cleaned("who built bridges?", ())
+
+
+@pytest.mark.parametrize(
+    ("typed", "fixed", "sure"),
+    [
+        ("defecters", "defectors", True),  # one edit in a long word
+        ("invnted", "invented", True),  # a dropped letter put back
+        ("teh", "the", True),  # swapped neighbours
+        ("u", "you", True),  # chat spelling
+        ("farm house", "farmhouse", True),  # run together
+        ("ofer", "offer", True),  # a dropped letter
+        ("cnada", "canada", True),
+        ("bost", "best", False),  # one changed letter in a short word: a guess
+        ("defactorz", "defectors", False),  # two edits
+    ],
+)
+def test_sure_corrections(typed, fixed, sure):
+    assert is_sure(typed, fixed) is sure

@@ -143,12 +143,14 @@ def ask_cmd(
     ] = None,
 ) -> None:
     """Answer a question with numbered citations, the short answer first when there is one."""
-    from qa.interfaces.http.schemas import MAX_QUESTION_CHARS, AskResponse
+    from qa.interfaces.http.schemas import MAX_QUESTION_CHARS, AskResponse, too_long
     from qa.pipeline import Pipeline
 
     question = question.strip()
-    if not question or len(question) > MAX_QUESTION_CHARS:
-        raise QAError(f"the question must be 1 to {MAX_QUESTION_CHARS} characters")
+    if not question:
+        raise QAError('the question is empty: ask it in quotes, e.g. qa ask "What is …?"')
+    if len(question) > MAX_QUESTION_CHARS:
+        raise QAError(too_long(len(question)))
     settings = _settings(corpus, index)
     pipeline = Pipeline.load(settings)
     _warn_if_stale(pipeline, settings, corpus, hint="; run `qa index`")

@@ -61,6 +61,35 @@ class Cleaned:
     text: str
     corrections: tuple[tuple[str, str], ...] = ()
 
+    @property
+    def sure(self) -> bool:
+        """Whether every correction is one a reader would make without doubt (`is_sure`)."""
+        return all(is_sure(typed, fixed) for typed, fixed in self.corrections)
+
+
+def is_sure(typed: str, fixed: str) -> bool:
+    """Whether a correction is beyond doubt: a slip put right (a dropped letter or two
+    swapped neighbours), words split or run together, a chat spelling or contraction
+    written out ("u", "dont"), or one edit in a word longer than SHORT letters, the length
+    from which one-edit corrections were measured right (see SHORT). A second edit, or an
+    edit in a short word, is a guess."""
+    a, b = key(typed), key(fixed)
+    if a.replace("-", "").replace(" ", "") == b.replace(" ", ""):
+        return True
+    if a in SLANG or a in _contractions() or _is_slip(a, b):
+        return True
+    return len(a) > SHORT and _one_edit(a, b)
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """Whether `b` is `a` with one letter changed, added or dropped."""
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b, strict=True)) == 1
+    short, long = sorted((a, b), key=len)
+    return len(long) == len(short) + 1 and any(
+        long[:i] + long[i + 1 :] == short for i in range(len(long))
+    )
+
 
 class Cleaner:
     """Cleans typed questions against one corpus's vocabulary."""

@@ -3,6 +3,7 @@
 from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic_core import PydanticCustomError
 
 from qa.pipeline import AskResult, SearchHit
 
@@ -14,12 +15,29 @@ MAX_DOC_IDS = 100
 # The contract gives no limit for search's k; allow a generous page rather than refuse.
 MAX_SEARCH_K = 100
 
+
+def too_long(length: int) -> str:
+    """What an over-long question is told: its length and the limit, never a silent cut."""
+    return (
+        f"The question is {length:,} characters long; "
+        f"the limit is {MAX_QUESTION_CHARS:,} characters."
+    )
+
+
+def _within_limit(value: object) -> object:
+    """An over-long question's error names its length and the limit."""
+    if isinstance(value, str) and len(value.strip()) > MAX_QUESTION_CHARS:
+        raise PydanticCustomError("string_too_long", too_long(len(value.strip())))
+    return value
+
+
 # The pattern says in the schema what trimming means: at least one non-space character.
 QuestionText = Annotated[
     str,
     StringConstraints(
         strip_whitespace=True, min_length=1, max_length=MAX_QUESTION_CHARS, pattern=r"\S"
     ),
+    BeforeValidator(_within_limit),
 ]
 
 
@@ -76,6 +94,14 @@ class AskRequest(BaseModel):
     )
 
 
+class Span(BaseModel):
+    """A stretch of a document, verbatim: `text[start:end] == text`."""
+
+    text: str
+    start: int
+    end: int
+
+
 class Citation(BaseModel):
     """A verbatim quote: `text[start:end] == quote` in the document `doc_id`."""
 
@@ -90,6 +116,13 @@ class Citation(BaseModel):
     page: int | None = Field(
         None,
         description="The 1-based page of a PDF where the quote starts; null for other formats.",
+    )
+    passage: Span | None = Field(
+        None,
+        description=(
+            "On a declined answer: the closest passage, whole, whose best sentence is the "
+            "quote (for a 'more' view). Null on an answer's citations."
+        ),
     )
 
 
@@ -106,6 +139,13 @@ class ShortAnswer(BaseModel):
 class AskResponse(BaseModel):
     question: str
     resolved_question: str = Field(description="The question with follow-ups filled in.")
+    read_as: str | None = Field(
+        None,
+        description=(
+            "How the question was read, for the asker to see: only when reading changed its "
+            "words (a follow-up filled in, or typos corrected beyond doubt); else null."
+        ),
+    )
     answer: str
     short_answer: ShortAnswer | None = Field(
         None,
@@ -126,6 +166,7 @@ class AskResponse(BaseModel):
         return cls(
             question=result.question,
             resolved_question=result.resolved_question,
+            read_as=result.read_as,
             answer=answer.answer,
             short_answer=(
                 ShortAnswer.model_validate(answer.short_answer, from_attributes=True)
