@@ -135,6 +135,7 @@ def test_tools_are_listed_with_schemas_and_read_only(corpus_session):
     assert set(ask.output_schema["properties"]) == {
         "question",
         "resolved_question",
+        "read_as",
         "answer",
         "short_answer",
         "answered",
@@ -212,7 +213,10 @@ def test_the_short_answer_is_structured_and_leads_the_text(settings):
     ("name", "says"),
     [
         ("blank", "question: String should have at least 1 character"),
-        ("too_long", "The question is 1,001 characters long; the limit is 1,000 characters."),
+        (
+            "too_long",
+            "question: The question is 1,199 characters long; the limit is 1,000 characters.",
+        ),
         ("unknown_doc", "no document 'no-such.txt' in the corpus"),
         ("long_history", "history: List should have at most 20 items"),
         ("search_k0", "k: Input should be greater than or equal to 1"),
