@@ -355,6 +355,43 @@ def _write_official_files(
                 raise QAError(f"cannot write {path}: {exc.strerror or exc}") from exc
 
 
+# --- qa feedback: what users said of answers (POST /api/feedback) ----------------------------
+
+feedback_app = typer.Typer(
+    help="The feedback users gave on answers, kept beside the index ($QA_FEEDBACK overrides).",
+)
+app.add_typer(feedback_app, name="feedback")
+
+
+@feedback_app.command("export")
+def feedback_export_cmd(
+    out: Annotated[Path, typer.Option("--out", help="The gold set to write (JSON Lines).")],
+    index: IndexOpt = None,
+) -> None:
+    """Write the feedback as a gold set for `qa eval` and `qa train --feedback`: a chosen span
+    is the answer, "not helpful" with none marks the answer's quotes as wrong_answers."""
+    from qa.learning.feedback import FeedbackStore, gold_items, write_jsonl
+
+    settings = _settings(None, index)
+    if not out.parent.is_dir():
+        raise QAError(f"cannot write {out}: no folder {out.parent}")
+    store = FeedbackStore(settings.feedback_path)
+    export = gold_items(store.all())
+    try:
+        write_jsonl(out, export.items)
+    except OSError as exc:
+        raise QAError(f"cannot write {out}: {exc.strerror or exc}") from exc
+    if not export.items and not export.skipped:
+        typer.echo(f"no feedback in {store.path}: wrote an empty {out}")
+        return
+    count = len(export.items)
+    typer.echo(f"wrote {count} item{'s' * (count != 1)} to {out} (from {store.path})")
+    skipped = sum(export.skipped.values())
+    if skipped:
+        reasons = "; ".join(f"{n}: {why}" for why, n in export.skipped.most_common())
+        typer.echo(f"skipped {skipped} that teach nothing ({reasons})")
+
+
 # The options `qa train` and `qa train-reader` share.
 BenchmarksOption = Annotated[
     Path, typer.Option("--benchmarks", help="The shared development sets.")
@@ -484,7 +521,7 @@ def _log_requests() -> None:
     """Request logs (one JSON line each) and, if enabled, questions, on stderr."""
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(message)s"))
-    for name in ("qa.access", "qa.questions"):
+    for name in ("qa.access", "qa.questions", "qa.feedback"):
         logger = logging.getLogger(name)
         logger.setLevel(logging.INFO)
         logger.addHandler(handler)
