@@ -414,6 +414,14 @@ def train_cmd(
             "--reader", help="The reader's folder, for its held-out outputs (default: shipped)."
         ),
     ] = None,
+    feedback: Annotated[
+        Path | None,
+        typer.Option(
+            "--feedback",
+            help="A `qa feedback export` file: a further set, asked of the index (--index).",
+        ),
+    ] = None,
+    index: IndexOpt = None,
 ) -> None:
     """Fit the answerer on every development set, validated on folds grouped by document."""
     from qa.answer.model import MODEL_DIR
@@ -421,6 +429,8 @@ def train_cmd(
     from qa.embedding.embed import load_embedder
     from qa.learning.training import train
 
+    if feedback is not None and not feedback.is_file():
+        raise QAError(f"feedback file not found: {feedback}")
     repo = Path(__file__).resolve().parents[3]
     meta = train(
         repo,
@@ -430,6 +440,7 @@ def train_cmd(
         load_embedder(0),
         echo=lambda m: typer.echo(m, err=True),
         reader_dir=reader or READER_DIR,
+        feedback=(feedback, _settings(None, index).index) if feedback is not None else None,
     )
     typer.echo(
         json.dumps(
