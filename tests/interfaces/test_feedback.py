@@ -282,7 +282,7 @@ def test_the_log_leaves_the_question_out_unless_asked(lakes, asked, tmp_path, ca
 def test_the_route_is_in_openapi_with_its_limits(client):
     spec = client.get("/openapi.json").json()
     operation = spec["paths"]["/api/feedback"]["post"]
-    assert {"201", "413", "422", "503"} <= set(operation["responses"])
+    assert {"201", "400", "413", "422", "503"} <= set(operation["responses"])
     assert "QA_FEEDBACK" in operation["description"]
     schema = spec["components"]["schemas"]["FeedbackRequest"]
     assert schema["properties"]["rating"]["enum"] == ["up", "down"]

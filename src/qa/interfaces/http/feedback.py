@@ -10,6 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from qa.interfaces.http.deps import PipelineDep
+from qa.interfaces.http.routes import ERRORS
 from qa.interfaces.http.schemas import MAX_HISTORY_TURNS, ErrorResponse, QuestionText, Turn
 from qa.learning.feedback import Feedback, FeedbackError, FeedbackStore, Span
 
@@ -123,7 +124,7 @@ class FeedbackResponse(BaseModel):
     summary="Keep a user's verdict on an answer",
     response_model=FeedbackResponse,
     responses={
-        413: {"model": ErrorResponse, "description": "The body is over the size limit."},
+        **ERRORS,
         503: {"model": ErrorResponse, "description": "The feedback could not be stored."},
     },
 )
