@@ -120,9 +120,9 @@ MISSING = object()
     [
         ({"question": ""}, ["body", "question"], "at least 1"),
         ({"question": "   "}, ["body", "question"], "at least 1"),
-        ({"question": "x" * 1001}, ["body", "question"], "1000"),
+        ({"question": "x" * 1001}, ["body", "question"], "characters"),
         ({"history": [{"question": "q", "answer": "a"}] * 21}, ["body", "history"], "20"),
-        ({"history": [{"question": "q" * 1001}]}, ["body", "history", 0, "question"], "1000"),
+        ({"history": [{"question": "q" * 1001}]}, ["body", "history", 0, "question"], "characters"),
         ({"answer": "x" * 10_001}, ["body", "answer"], "10000"),
         ({"answer": None}, ["body", "answer"], "string"),
         ({"citations": [CITATION] * 21}, ["body", "citations"], "20"),

@@ -251,3 +251,10 @@ def test_qa_train_fits_on_the_exported_feedback(
     assert (tmp_path / "model" / "ranker.txt").is_file()
     # The served index is asked as it is: indexes are built for the four benchmark corpora.
     assert len(list((tmp_path / "work" / "indexes").iterdir())) == 4
+
+
+def test_qa_train_refuses_a_missing_feedback_file_in_one_line(tmp_path, monkeypatch, capsys):
+    missing = tmp_path / "no.jsonl"
+    code, _, err = run(monkeypatch, capsys, "train", "--feedback", str(missing))
+    assert code == 1
+    assert err == f"error: feedback file not found: {missing}\n"
