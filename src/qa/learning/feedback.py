@@ -163,9 +163,9 @@ class FeedbackStore:
                 rows = conn.execute(f"SELECT {COLUMNS} FROM feedback ORDER BY id").fetchall()
             finally:
                 conn.close()
-        except (sqlite3.Error, OSError) as exc:
+            return [_feedback(row) for row in rows]
+        except (sqlite3.Error, OSError, ValueError, TypeError) as exc:
             raise FeedbackError(f"cannot read the feedback database {self.path}: {exc}") from exc
-        return [_feedback(row) for row in rows]
 
     @staticmethod
     def _prepare(conn: sqlite3.Connection) -> None:
