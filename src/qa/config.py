@@ -9,6 +9,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # The repository's web/ folder (templates and static files), beside src/.
 WEB_DIR = Path(__file__).resolve().parents[2] / "web"
+# The feedback database's name in the index folder: beside the builds, which a rebuild
+# replaces, and outside what `make clean` removes, so feedback outlives both.
+FEEDBACK_FILE = "feedback.sqlite3"
 
 
 def default_model_cache() -> Path:
@@ -73,10 +76,17 @@ class Settings(BaseSettings):
     # Requests allowed per API key (or per client address without one), e.g. "120/minute";
     # empty: no limit.
     rate_limit: str = ""
+    # Where `POST /api/feedback` keeps what users said of answers (SQLite); unset: the
+    # index folder's feedback.sqlite3.
+    feedback: Path | None = None
 
     @property
     def milvus_location(self) -> str:
         return self.milvus_uri or str(self.index / "milvus.db")
+
+    @property
+    def feedback_path(self) -> Path:
+        return self.feedback or self.index / FEEDBACK_FILE
 
     @field_validator("rate_limit")
     @classmethod
@@ -89,6 +99,11 @@ class Settings(BaseSettings):
             except ValueError:
                 raise ValueError("write it as N/second, N/minute or N/hour") from None
         return value.strip()
+
+    @field_validator("feedback", mode="before")
+    @classmethod
+    def _unset_if_empty(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("cors_origins", mode="before")
     @classmethod

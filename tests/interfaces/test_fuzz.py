@@ -39,6 +39,8 @@ CASES = [
     ("POST /v1/chat/completions", GenerationMode.POSITIVE),
     ("POST /v1/chat/completions", GenerationMode.NEGATIVE),
     ("GET /v1/models", GenerationMode.POSITIVE),
+    ("POST /api/feedback", GenerationMode.POSITIVE),
+    ("POST /api/feedback", GenerationMode.NEGATIVE),
 ]
 
 
@@ -67,8 +69,9 @@ def test_api_conforms_to_its_schema(api_schema, label, mode):
         suppress_health_check=list(HealthCheck),
     )
     def run(case):
-        # doc_ids must name documents of the corpus, and a chat must end with the user's
-        # question, which a schema cannot say: such requests get a documented 422, not a 2xx.
+        # doc_ids (and feedback's doc_id) must name documents of the corpus, and a chat must
+        # end with the user's question, which a schema cannot say: such requests get a
+        # documented 422, not a 2xx.
         semantic = _names_documents(case) or label.startswith("POST /v1/")
         excluded = [positive_data_acceptance] if semantic else []
         if "doc_ids" in (case.query or {}):
@@ -84,7 +87,8 @@ def test_api_conforms_to_its_schema(api_schema, label, mode):
 
 def _names_documents(case) -> bool:
     body = case.body if isinstance(case.body, dict) else {}
-    return bool(body.get("doc_ids") or (case.query or {}).get("doc_ids"))
+    spans = any(body.get(k) is not None for k in ("doc_id", "start", "end"))
+    return bool(body.get("doc_ids") or (case.query or {}).get("doc_ids") or spans)
 
 
 def test_ask_accepts_an_integral_float_top_k(client):

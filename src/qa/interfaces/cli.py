@@ -357,6 +357,43 @@ def _write_official_files(
                 raise QAError(f"cannot write {path}: {exc.strerror or exc}") from exc
 
 
+# --- qa feedback: what users said of answers (POST /api/feedback) ----------------------------
+
+feedback_app = typer.Typer(
+    help="The feedback users gave on answers, kept beside the index ($QA_FEEDBACK overrides).",
+)
+app.add_typer(feedback_app, name="feedback")
+
+
+@feedback_app.command("export")
+def feedback_export_cmd(
+    out: Annotated[Path, typer.Option("--out", help="The gold set to write (JSON Lines).")],
+    index: IndexOpt = None,
+) -> None:
+    """Write the feedback as a gold set for `qa eval` and `qa train --feedback`: a chosen span
+    is the answer, "not helpful" with none marks the answer's quotes as wrong_answers."""
+    from qa.learning.feedback import FeedbackStore, gold_items, write_jsonl
+
+    settings = _settings(None, index)
+    if not out.parent.is_dir():
+        raise QAError(f"cannot write {out}: no folder {out.parent}")
+    store = FeedbackStore(settings.feedback_path)
+    export = gold_items(store.all())
+    try:
+        write_jsonl(out, export.items)
+    except OSError as exc:
+        raise QAError(f"cannot write {out}: {exc.strerror or exc}") from exc
+    if not export.items and not export.skipped:
+        typer.echo(f"no feedback in {store.path}: wrote an empty {out}")
+        return
+    count = len(export.items)
+    typer.echo(f"wrote {count} item{'s' * (count != 1)} to {out} (from {store.path})")
+    skipped = sum(export.skipped.values())
+    if skipped:
+        reasons = "; ".join(f"{n}: {why}" for why, n in export.skipped.most_common())
+        typer.echo(f"skipped {skipped} that teach nothing ({reasons})")
+
+
 # The options `qa train` and `qa train-reader` share.
 BenchmarksOption = Annotated[
     Path, typer.Option("--benchmarks", help="The shared development sets.")
@@ -379,6 +416,14 @@ def train_cmd(
             "--reader", help="The reader's folder, for its held-out outputs (default: shipped)."
         ),
     ] = None,
+    feedback: Annotated[
+        Path | None,
+        typer.Option(
+            "--feedback",
+            help="A `qa feedback export` file: a further set, asked of the index (--index).",
+        ),
+    ] = None,
+    index: IndexOpt = None,
 ) -> None:
     """Fit the answerer on every development set, validated on folds grouped by document."""
     from qa.answer.model import MODEL_DIR
@@ -386,6 +431,8 @@ def train_cmd(
     from qa.embedding.embed import load_embedder
     from qa.learning.training import train
 
+    if feedback is not None and not feedback.is_file():
+        raise QAError(f"feedback file not found: {feedback}")
     repo = Path(__file__).resolve().parents[3]
     meta = train(
         repo,
@@ -395,6 +442,7 @@ def train_cmd(
         load_embedder(0),
         echo=lambda m: typer.echo(m, err=True),
         reader_dir=reader or READER_DIR,
+        feedback=(feedback, _settings(None, index).index) if feedback is not None else None,
     )
     typer.echo(
         json.dumps(
@@ -486,7 +534,7 @@ def _log_requests() -> None:
     """Request logs (one JSON line each) and, if enabled, questions, on stderr."""
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(message)s"))
-    for name in ("qa.access", "qa.questions"):
+    for name in ("qa.access", "qa.questions", "qa.feedback"):
         logger = logging.getLogger(name)
         logger.setLevel(logging.INFO)
         logger.addHandler(handler)

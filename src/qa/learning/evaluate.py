@@ -128,6 +128,7 @@ def _gold_item(data: dict[str, Any]) -> GoldItem:
         ],
         kind=data.get("kind"),
         doc=data.get("doc"),
+        wrong_answers=[str(a) for a in data.get("wrong_answers") or []],
     )
 
 

@@ -19,6 +19,8 @@ class GoldItem:
     history: list[dict[str, str]] = field(default_factory=list)
     kind: str | None = None
     doc: str | None = None  # the document it is about, when known
+    # An extension (feedback): quotes judged not to answer it, whatever `answerable` says.
+    wrong_answers: list[str] = field(default_factory=list)
 
 
 def _slug(title: str) -> str:

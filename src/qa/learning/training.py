@@ -14,7 +14,7 @@ import statistics
 import subprocess
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -43,7 +43,7 @@ from qa.answer.templates import quote
 from qa.config import Settings
 from qa.embedding.embed import Embedder
 from qa.errors import QAError
-from qa.learning.evaluate import contains_answer, load_gold
+from qa.learning.evaluate import contains_answer, load_gold, normalise
 from qa.learning.squad import GoldItem, read_squad, write_squad_corpus
 from qa.learning.squad_metrics import official_scores
 from qa.pipeline import Pipeline
@@ -99,6 +99,17 @@ class QuestionSet:
     corpus: Path
     items: list[GoldItem]
     source: str  # where it is described: its file name, or the listing that names it
+    # An index to ask as it is (the served one, for feedback), instead of one built in the
+    # training folder from `corpus`.
+    index: Path | None = None
+    # Its answers are quotes of the corpus, which may hold several sentences: a sentence
+    # inside one holds the answer too.
+    quoted: bool = False
+
+    @property
+    def where(self) -> Path:
+        """What its pipeline is loaded from: the index, or the corpus."""
+        return self.index or self.corpus
 
 
 @dataclass(slots=True)
@@ -117,6 +128,16 @@ class Example:
     text: str = ""  # the question as read (cleaned, resolved against the chat)
     previous: str | None = None  # the previous question, for a follow-up
     short: bool = True  # a phrase may answer it (not a reason or a list)
+    # Which candidates' labels are known; None: all. An item with `wrong_answers` and no
+    # answer knows only that those quotes do not answer it.
+    known: np.ndarray | None = None
+
+    @property
+    def label_weights(self) -> np.ndarray:
+        """1 for each candidate whose label is known, else 0."""
+        if self.known is None:
+            return np.ones(len(self.candidates))
+        return self.known.astype(float)
 
 
 # The shared SQuAD 2.0 files, each its own set (other articles), by the name model.json gives.
@@ -168,18 +189,64 @@ def _jsonl(name: str, path: Path, corpus: Path, source: str | None = None) -> Qu
     )
 
 
+# Users' verdicts on answers (`qa feedback export`), asked of the index they were given on.
+FEEDBACK_SET = "feedback"
+# A few verdicts should not weigh as much as a set of hundreds of questions: the feedback
+# set's share of the weight grows with its size, to a whole set's at this many items.
+FEEDBACK_FULL_WEIGHT = 100
+
+
+def feedback_set(path: Path, index: Path) -> QuestionSet | None:
+    """The set `qa feedback export` wrote, asked of `index`; None (with a warning) when the
+    file holds no items."""
+    try:
+        empty = not path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TrainingError(f"cannot read the feedback file {path}: {exc}") from exc
+    if empty:
+        log.warning("%s holds no feedback items: training without them", path)
+        return None
+    items = load_gold(path)
+    return QuestionSet(FEEDBACK_SET, path, index, items, path.name, index=index, quoted=True)
+
+
+def set_share(name: str, n: int) -> float:
+    """A set's share of the total weight: a whole one, but the feedback set's grows with its
+    size (see FEEDBACK_FULL_WEIGHT)."""
+    return min(1.0, n / FEEDBACK_FULL_WEIGHT) if name == FEEDBACK_SET else 1.0
+
+
 def load_pipelines(
     sets: list[QuestionSet], work: Path, embedder: Embedder, model: AnswerModel | None
 ) -> dict[Path, Pipeline]:
     """One pipeline per corpus, over an index kept in `work` (rebuilt only when stale)."""
     pipelines: dict[Path, Pipeline] = {}
     for s in sets:
-        if s.corpus in pipelines:
+        if s.where in pipelines:
+            continue
+        if s.index is not None:
+            settings = Settings(index=s.index)
+            pipelines[s.where] = Pipeline.load(settings, embedder=embedder, model=model)
             continue
         name = hashlib.sha256(str(s.corpus.resolve()).encode()).hexdigest()[:12]
         settings = Settings(corpus=s.corpus, index=work / "indexes" / name)
-        pipelines[s.corpus] = Pipeline.load_or_build(settings, embedder=embedder, model=model)
+        pipelines[s.where] = Pipeline.load_or_build(settings, embedder=embedder, model=model)
     return pipelines
+
+
+# A sentence this short inside a quoted answer may be found anywhere: it does not count.
+MIN_QUOTED_WORDS = 3
+
+
+def holds(sentence: str, answers: list[str], *, quoted: bool = False) -> bool:
+    """Whether a sentence holds one of `answers`; with `quoted` (answers that quote the
+    corpus, a span of several sentences perhaps), also whether it is inside one."""
+    if contains_answer(sentence, answers):
+        return True
+    if not quoted:
+        return False
+    text = normalise(sentence)
+    return len(text.split()) >= MIN_QUOTED_WORDS and any(text in normalise(a) for a in answers)
 
 
 def collect(question_set: QuestionSet, pipeline: Pipeline) -> list[Example]:
@@ -191,14 +258,17 @@ def collect(question_set: QuestionSet, pipeline: Pipeline) -> list[Example]:
         hits = reading.hits[:CANDIDATE_PASSAGES]
         candidates = pipeline.candidates(reading, CANDIDATE_PASSAGES)
         index = pipeline.index
+        texts = [index.sentence_text(index.sentences[sid]) for sid in candidates.sentence_ids]
+        quoted = question_set.quoted
         labels = np.array(
-            [
-                item.answerable
-                and contains_answer(index.sentence_text(index.sentences[sid]), item.answers)
-                for sid in candidates.sentence_ids
-            ],
+            [item.answerable and holds(t, item.answers, quoted=quoted) for t in texts],
             dtype=bool,
         )
+        known = None
+        if item.wrong_answers and not item.answerable:
+            # "Not this answer" says nothing of the other candidates: only the quotes judged
+            # wrong are labelled (negative); the decision learns that declining beats them.
+            known = np.array([holds(t, item.wrong_answers, quoted=True) for t in texts], bool)
         examples.append(
             Example(
                 set=question_set.name,
@@ -213,23 +283,30 @@ def collect(question_set: QuestionSet, pipeline: Pipeline) -> list[Example]:
                 text=reading.text,
                 previous=reading.previous,
                 short=reading.question.answer_type not in (AnswerType.REASON, AnswerType.LIST),
+                known=known,
             )
         )
     return examples
 
 
 def collect_all(
-    repo: Path, benchmarks: Path, work: Path, embedder: Embedder, echo: Callable[[str], None]
+    repo: Path,
+    benchmarks: Path,
+    work: Path,
+    embedder: Embedder,
+    echo: Callable[[str], None],
+    extra: Sequence[QuestionSet] = (),
 ) -> tuple[list[QuestionSet], list[Example]]:
-    """Every question of every set through the pipeline, labelled (indexes kept in `work`)."""
+    """Every question of every set (and of `extra`: the feedback) through the pipeline,
+    labelled (indexes kept in `work`)."""
     work.mkdir(parents=True, exist_ok=True)
-    sets = question_sets(repo, benchmarks, work)
+    sets = question_sets(repo, benchmarks, work) + list(extra)
     # Features do not depend on the model: none is loaded while collecting them.
     pipelines = load_pipelines(sets, work, embedder, None)
     examples: list[Example] = []
     for s in sets:
         t = time.perf_counter()
-        examples += collect(s, pipelines[s.corpus])
+        examples += collect(s, pipelines[s.where])
         echo(f"{s.name}: {len(s.items)} questions read in {time.perf_counter() - t:.1f} s")
     return sets, examples
 
@@ -238,9 +315,10 @@ def collect_all(
 
 
 def set_weights(examples: list[Example]) -> np.ndarray:
-    """One weight per example: every set weighs the same in total, whatever its size."""
+    """One weight per example: every set weighs the same in total, whatever its size (the
+    feedback set, its `set_share`)."""
     sizes = Counter(e.set for e in examples)
-    weights = np.array([1.0 / sizes[e.set] for e in examples])
+    weights = np.array([set_share(e.set, sizes[e.set]) / sizes[e.set] for e in examples])
     return weights * len(weights) / weights.sum()
 
 
@@ -256,7 +334,7 @@ def fit_ranker(
     rows = [(e, w) for e, w in zip(examples, weights, strict=True) if len(e.candidates)]
     x = np.vstack([e.candidates.features for e, _ in rows])
     y = np.concatenate([e.labels for e, _ in rows])
-    w = np.concatenate([np.full(len(e.candidates), wt) for e, wt in rows])
+    w = np.concatenate([wt * e.label_weights for e, wt in rows])
     params = {**LIGHTGBM, "monotone_constraints": MONOTONE}
     return lightgbm.train(params, lightgbm.Dataset(x, label=y.astype(float), weight=w), trees)
 
@@ -405,8 +483,12 @@ def scores_by_turn(
 
 def objective(by_set: dict[str, dict[str, float]]) -> float:
     """What the settings are chosen for: the mean over sets of the share of questions
-    handled right (answered correctly, or declined when unanswerable); sets count alike."""
-    return statistics.fmean(m["overall_accuracy"] for m in by_set.values())
+    handled right (answered correctly, or declined when unanswerable); sets count alike
+    (the feedback set, its `set_share`)."""
+    return statistics.fmean(
+        [m["overall_accuracy"] for m in by_set.values()],
+        [set_share(name, int(m["n"])) for name, m in by_set.items()],
+    )
 
 
 def _share(k: int, n: int) -> float:
@@ -559,7 +641,7 @@ def _combiner_rows(
         p = np.clip(probabilities[i][read], 1e-6, 1 - 1e-6)
         x.append(np.column_stack([np.log(p / (1 - p)), reader[i][read]]))
         y.append(examples[i].labels[read])
-        w.append(np.full(int(read.sum()), weights[i]))
+        w.append(weights[i] * examples[i].label_weights[read])
     return np.vstack(x), np.concatenate(y), np.concatenate(w)
 
 
@@ -611,14 +693,19 @@ def train(
     ranker_trees: int = RANKER_TREES,
     reader_dir: Path = READER_DIR,
     read: int = SERVE_READ,
+    feedback: tuple[Path, Path] | None = None,
 ) -> dict[str, Any]:
     """Collect, validate on grouped folds, fit on everything, write the model; its metadata.
 
     With the reader's held-out outputs (`qa train-reader`) three answerers are validated:
     the features alone, the reader alone, and both (the reader reading the ranker's `read`
-    best candidates); the combination ships when it holds out better than the features."""
+    best candidates); the combination ships when it holds out better than the features.
+    `feedback`: a `qa feedback export` file and the index its questions are asked of, a
+    further set named "feedback"."""
     started = time.perf_counter()
-    sets, examples = collect_all(repo, benchmarks, work, embedder, echo)
+    found = feedback_set(*feedback) if feedback is not None else None
+    extra = [found] if found is not None else []
+    sets, examples = collect_all(repo, benchmarks, work, embedder, echo, extra)
     weights = set_weights(examples)
     splits = folds(examples)
     probabilities = held_out_probabilities(examples, weights, splits, ranker_trees)

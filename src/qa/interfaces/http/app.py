@@ -17,7 +17,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from qa import __version__
 from qa.config import Settings
-from qa.interfaces.http import auth, openai_chat, pages
+from qa.interfaces.http import auth, feedback, openai_chat, pages
 from qa.interfaces.http.docs import add_docs
 from qa.interfaces.http.middleware import BodySizeLimit, RequestLog
 from qa.interfaces.http.openapi import describe_keys
@@ -25,13 +25,15 @@ from qa.interfaces.http.ratelimit import RateLimit
 from qa.interfaces.http.routes import router
 from qa.interfaces.http.security import SecurityHeaders
 from qa.interfaces.watch import BuildFollower, CorpusWatcher
+from qa.learning.feedback import FeedbackStore
 from qa.pipeline import Pipeline
 
 DESCRIPTION = """\
 Every answer is sentences quoted verbatim from the corpus, each cited with its document and
 character offsets; when the corpus does not hold the answer, `answered` is false.
 
-- `/api/...`: `qa`'s own API (the contract).
+- `/api/...`: `qa`'s own API (the contract). `POST /api/feedback` keeps a user's verdict on
+  an answer for `qa feedback export` and `qa train --feedback`.
 - `/v1/chat/completions`, `/v1/models`: OpenAI-compatible, for the `openai` client and chat
   UIs; the citations travel in the extension field `qa`.
 - With API keys set (`QA_API_KEYS`), every operation but `GET /api/health` needs
@@ -73,6 +75,7 @@ def create_app(settings: Settings | None = None, *, pipeline: Pipeline | None = 
     )
     app.state.settings = settings
     app.state.templates = pages.templates_for(settings.web)
+    app.state.feedback = FeedbackStore(settings.feedback_path)  # the file made on first use
     keys = auth.read_keys(settings.api_keys)
     ring = auth.KeyRing(keys) if keys else None
     app.state.key_ring = ring
@@ -104,6 +107,7 @@ def create_app(settings: Settings | None = None, *, pipeline: Pipeline | None = 
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestLog)  # outermost: logs every response, 413s included
     app.include_router(router)
+    app.include_router(feedback.router)
     app.include_router(openai_chat.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=settings.web / "static"), name="static")
