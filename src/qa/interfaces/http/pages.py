@@ -4,7 +4,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -203,6 +203,15 @@ def chat_url(doc_ids: list[str] | None, questions: list[str] | None = None) -> s
     return f"/?{query}" if query else "/"
 
 
+def back_to_chat(request: Request) -> str:
+    """The chat the reader came from (its URL carries the chat), else an empty chat: the
+    Referer of a page of this site, when it is the chat page."""
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc == request.headers.get("host") and referer.path == "/" and referer.query:
+        return f"/?{referer.query}"
+    return "/"
+
+
 def too_long(length: int) -> str:
     """What the page says of an over-long question, rather than cutting it."""
     return f"Your question is {length:,} characters long; the limit is {MAX_QUESTION_CHARS:,}."
@@ -339,6 +348,7 @@ async def source(
         "page": page,
         "file_url": f"{file_url}#page={page}" if page else file_url,
         "ask_url": chat_url([document.doc_id]),
+        "back_url": back_to_chat(request),
         "blocks": source_blocks(document, *span),
         "bad_range": (start is not None or end is not None) and not valid,
     }
