@@ -124,7 +124,8 @@
     const where = el("p", { class: "where" });
     where.append(...whereNodes(c));
     item.append(where, el("blockquote", { class: "quote" }, c.quote));
-    if (c.passage) {
+    if (c.passage && c.passage.text !== c.quote) {
+      // the passage is more than its best sentence
       const more = el("details", { class: "more" });
       const summary = el("summary");
       summary.append(el("span", { class: "more-label" }, "More"), el("span", { class: "less-label" }, "Less"));
