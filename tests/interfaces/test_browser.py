@@ -620,6 +620,7 @@ def test_helpful_sends_the_question_history_answer_and_citations(page):
     ]
     for name in ("Helpful", "Not helpful"):
         expect(turn.get_by_role("button", name=name, exact=True)).to_be_disabled()
+    expect(turn.locator(".feedback-status")).to_be_focused()  # not lost with the button
 
 
 def test_not_helpful_then_a_source_that_answers_it(page):
@@ -632,6 +633,7 @@ def test_not_helpful_then_a_source_that_answers_it(page):
     assert sent[0]["rating"] == "down" and "doc_id" not in sent[0]
     choose = turn.locator("li.citation").first.get_by_role("button", name="This answers it")
     expect(choose).to_be_visible()  # the sources opened, to choose from
+    expect(choose).to_be_focused()  # the keyboard's place: the next thing to do
     choose.click()
     expect(turn.locator(".feedback-status")).to_have_text(
         "Thanks: the passage you chose is noted as the answer."
@@ -680,6 +682,7 @@ def test_feedback_that_fails_says_so_and_can_be_sent_again(page):
     )
     expect(status).to_have_class(re.compile(r"\berror\b"))
     expect(helpful).to_be_enabled()
+    expect(helpful).to_be_focused()
     assert len(sent) == 1
 
 

@@ -314,7 +314,7 @@
       const box = el("div", { class: "feedback", role: "group", "aria-label": "Was this answer helpful?" });
       const up = el("button", { type: "button", class: "secondary small", "aria-pressed": "false" }, "Helpful");
       const down = el("button", { type: "button", class: "secondary small", "aria-pressed": "false" }, "Not helpful");
-      const status = el("p", { class: "feedback-status", role: "status" });
+      const status = el("p", { class: "feedback-status", role: "status", tabindex: "-1" });
       box.append(up, down);
       foot.prepend(box);
       foot.append(status);
@@ -347,8 +347,16 @@
         else status.textContent = data.answered ? THANKS.downAnswered : THANKS.downDeclined;
       }
 
+      // The buttons are disabled while sending and after: keep the keyboard's place.
+      function refocus(trigger, failed) {
+        if (failed) return trigger.focus();
+        const next = choices.find((choose) => !choose.hidden && !choose.disabled);
+        (next || status).focus();
+      }
+
       async function send(rating, citation) {
         const before = entry.feedback;
+        const trigger = document.activeElement;
         show(true);
         const body = {
           question: data.question,
@@ -363,19 +371,19 @@
         } catch (err) {
           entry.feedback = before;
           show(false, err.message);
-          return false;
+          refocus(trigger, true);
+          return;
         }
         entry.feedback = { rating, chosen: citation ? citation.n : null };
         persist();
         show(false);
-        return true;
+        // Open the sources, so that one can be chosen as the answer.
+        if (rating === "down" && !citation) for (const chip of article.querySelectorAll("details.chip")) chip.open = true;
+        refocus(trigger, false);
       }
 
       up.addEventListener("click", () => send("up", null));
-      down.addEventListener("click", async () => {
-        // Open the sources, so that one can be chosen as the answer.
-        if (await send("down", null)) for (const chip of article.querySelectorAll("details.chip")) chip.open = true;
-      });
+      down.addEventListener("click", () => send("down", null));
       choices.forEach((choose, i) => choose.addEventListener("click", () => send("down", data.citations[i])));
       show(false);
     }
