@@ -97,7 +97,7 @@
   function whereNodes(c) {
     const nodes = [el("span", { class: "n" }, `[${c.n}]`), document.createTextNode(" "), el("span", { class: "doc-title" }, c.title)];
     if (c.section) nodes.push(el("span", { class: "sep" }, " · "), el("span", { class: "section" }, c.section));
-    if (c.page) nodes.push(el("span", { class: "sep" }, " · "), el("span", { class: "page" }, `page ${c.page}`));
+    if (c.page) nodes.push(document.createTextNode(" "), el("span", { class: "page" }, `(page ${c.page})`));
     return nodes;
   }
 
