@@ -1,7 +1,9 @@
 """The chat page and source view through FastAPI's client: templates, escaping, headers."""
 
+import json
 import re
 from html import unescape
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
@@ -16,12 +18,16 @@ from conftest import (
 from qa.config import Settings
 from qa.interfaces.http import create_app
 from qa.interfaces.http.pages import examples
+from qa.interfaces.http.schemas import MAX_QUESTION_CHARS
 from qa.pipeline import Pipeline, build
 
 QUOTE_970 = (
     "As of 2016, an estimated 970 North Koreans reside in Canada "
     "(with about half of whom arrived before 1980)."
 )
+CANADA = "How many North Koreans reside in Canada?"
+US = "How many North Koreans live in the US?"
+DECLINED = "Who won the 2018 World Cup?"
 
 
 def post(client, question, history=()):
@@ -32,7 +38,7 @@ SHORT = '<mark class="short">'
 
 
 def first_quote_html(html):
-    found = re.search(r'id="c1-1">.*?<blockquote class="quote">(.*?)</blockquote>', html, re.S)
+    found = re.search(r'id="c1-1"[^>]*>.*?<blockquote class="quote">(.*?)</blockquote>', html, re.S)
     assert found, "no first citation"
     return found.group(1)
 
@@ -41,6 +47,16 @@ def answer_html(html):
     found = re.search(r'<p class="text">(.*?)</p>', html, re.S)
     assert found, "no answer"
     return found.group(1)
+
+
+def turn_html(html, n):
+    found = re.search(rf'<article class="turn[^"]*" id="t{n}".*?</article>', html, re.S)
+    assert found, f"no turn {n}"
+    return found.group(0)
+
+
+def text_of(html):
+    return unescape(re.sub(r"<[^>]+>", "", html))
 
 
 def test_chat_page_introduces_the_corpus_and_offers_examples(client):
@@ -78,20 +94,125 @@ def test_posted_question_renders_the_answer_with_marker_links_and_cards(client):
 
 
 def test_posted_follow_up_uses_the_earlier_questions(client):
-    html = post(client, "And in Canada?", ["How many North Koreans live in the US?"]).text
-    assert "Read as: How many North Koreans live in Canada?" in html
-    assert html.count('class="turn') == 2
-    assert "970" in html
+    html = post(client, "And in Canada?", [US]).text
+    assert html.count('<article class="turn') == 2
+    assert "970" in turn_html(html, 2)
     # The next form carries both questions forward.
     assert html.count('name="history" value=') >= 2
 
 
-def test_declined_answer_looks_different(client):
-    html = post(client, "Who won the 2018 World Cup?").text
+def test_read_as_is_shown_as_the_api_gives_it(client):
+    first = client.post("/api/ask", json={"question": US}).json()
+    history = [{"question": US, "answer": first["answer"]}]
+    data = client.post("/api/ask", json={"question": "And in Canada?", "history": history}).json()
+    second = turn_html(post(client, "And in Canada?", [US]).text, 2)
+    if data.get("read_as") is None:  # missing, before the API has it, is null
+        assert "Read as" not in second
+    else:
+        assert f'<p class="resolved">Read as: {escape(data["read_as"])}</p>' in second
+
+
+def test_read_as_is_not_shown_when_the_question_was_read_as_asked(client):
+    html = post(client, CANADA).text
+    assert "970" in html and "Read as" not in html
+
+
+def test_posted_question_leads_to_the_chats_own_url(client):
+    response = client.post(
+        "/", data={"question": "And in Canada?", "history": [US]}, follow_redirects=False
+    )
+    assert response.status_code == 303
+    location = urlsplit(response.headers["location"])
+    assert location.path == "/" and location.fragment == "t2"
+    assert parse_qs(location.query) == {"q": [US, "And in Canada?"]}
+
+
+def test_the_chats_url_answers_its_questions_in_order(client):
+    response = client.get("/", params={"q": [US, "And in Canada?"]})
+    assert response.status_code == 200
+    html = response.text
+    assert html.count('<article class="turn') == 2
+    assert US in turn_html(html, 1)
+    assert "970" in turn_html(html, 2)  # the follow-up read with the question before it
+    assert re.findall(r'name="history" value="([^"]*)"', html)[:2] == [US, "And in Canada?"]
+
+
+def test_a_turn_carries_the_apis_answer_for_the_script(client):
+    data = client.post("/api/ask", json={"question": CANADA}).json()
+    html = post(client, CANADA).text
+    carried = json.loads(unescape(re.search(r'data-turn="([^"]*)"', html).group(1)))
+    del carried["took_ms"], data["took_ms"]
+    assert carried == data
+
+
+def test_the_short_answer_comes_first_in_bold(client):
+    data = client.post("/api/ask", json={"question": CANADA}).json()
+    answer = re.search(r'<div class="answer">(.*?)</div>', post(client, CANADA).text, re.S)
+    lead = f'<p class="short-answer"><strong>{escape(data["short_answer"]["text"])}</strong></p>'
+    assert answer and answer.group(1).strip().startswith(lead)
+
+
+def test_sources_are_chips_that_open_to_the_quote(client):
+    data = client.post("/api/ask", json={"question": CANADA}).json()
+    html = post(client, CANADA).text
+    for c in data["citations"]:
+        item = re.search(rf'<li class="citation" id="c1-{c["n"]}"[^>]*>(.*?)</li>', html, re.S)
+        assert item, f"no chip for citation {c['n']}"
+        chip = re.fullmatch(
+            r'\s*<details class="chip">\s*<summary class="where">(.*?)</summary>(.*)</details>\s*',
+            item.group(1),
+            re.S,
+        )
+        assert chip, "the citation is not a <details> chip, closed"
+        assert text_of(chip.group(1)) == f"[{c['n']}] {c['title']} · {c['section']}"
+        opened = text_of(chip.group(2))
+        assert c["quote"] in opened and "Open in source" in opened
+    # The quotes are in the chips only: the answer is not repeated under it.
+    assert html.count('<blockquote class="quote">') == len(data["citations"])
+
+
+def test_latency_and_confidence_are_behind_a_details_toggle(client):
+    data = client.post("/api/ask", json={"question": CANADA}).json()
+    html = turn_html(post(client, CANADA).text, 1)
+    meta = re.search(
+        r'<details class="meta">\s*<summary>Details</summary>(.*?)</details>', html, re.S
+    )
+    assert meta and f"confidence {data['confidence']:.2f}" in meta.group(1)
+    shown = re.sub(r'data-turn="[^"]*"', "", html)
+    assert shown.count("confidence") == 1 and shown.count(" ms") == 1
+
+
+def test_declined_answer_says_what_is_missing_then_the_closest_passages(client):
+    data = client.post("/api/ask", json={"question": DECLINED}).json()
+    assert data["answered"] is False
+    html = post(client, DECLINED).text
     assert 'class="turn declined"' in html
-    assert "The corpus doesn&#39;t say." in html
-    assert "Closest passages" in html
+    assert f'<p class="text not-found">{escape(data["answer"])}</p>' in html
+    assert '<h2 class="citations-title">Closest passages</h2>' in html
     assert SHORT not in html
+    quotes = re.findall(r'<blockquote class="quote">(.*?)</blockquote>', html, re.S)
+    assert [unescape(q) for q in quotes] == [c["quote"] for c in data["citations"]]
+
+
+def test_a_closest_passage_opens_to_the_whole_passage(client):
+    data = client.post("/api/ask", json={"question": DECLINED}).json()
+    html = post(client, DECLINED).text
+    mores = re.findall(
+        r'<details class="more">\s*<summary>.*?</summary>\s*<blockquote class="passage">(.*?)'
+        r"</blockquote>",
+        html,
+        re.S,
+    )
+    # Each closest passage with a `passage` (a missing field is null) longer than its best
+    # sentence offers "More".
+    with_passage = [
+        c for c in data["citations"] if c.get("passage") and c["passage"]["text"] != c["quote"]
+    ]
+    assert len(mores) == len(with_passage)
+    for c, more in zip(with_passage, mores, strict=True):
+        assert text_of(more) == c["passage"]["text"]
+        best = re.search(r'<mark class="best">(.*?)</mark>', more, re.S)
+        assert best and unescape(best.group(1)) == c["quote"]
 
 
 def test_posted_question_emphasises_the_short_answer_in_its_first_quote(client):
@@ -123,8 +244,27 @@ def test_a_short_answer_that_looks_like_markup_is_escaped(
 def test_empty_question_gets_the_page_with_an_error(client):
     response = post(client, "   ")
     assert response.status_code == 422
-    assert 'role="alert"' in response.text
-    assert "1 to 1000 characters" in response.text
+    assert 'role="alert">Please type a question.</p>' in response.text
+
+
+def test_over_long_question_is_refused_naming_its_length_and_the_limit(client):
+    question = "Why " + "x" * 1230  # 1,234 characters
+    response = post(client, question, [US])
+    assert response.status_code == 422
+    message = f"Your question is 1,234 characters long; the limit is {MAX_QUESTION_CHARS:,}."
+    assert f'role="alert">{message}</p>' in response.text
+    # Given back whole, not cut, to be shortened; the earlier turn is still there.
+    assert f">{question}</textarea>" in response.text
+    textarea = re.search(r'<textarea id="question"[^>]*>', response.text).group(0)
+    assert "maxlength" not in textarea
+    assert response.text.count('<article class="turn') == 1
+
+
+def test_over_long_question_in_a_chats_url_is_named_and_left_out(client):
+    response = client.get("/", params={"q": [CANADA, "y" * 1001]})
+    assert response.status_code == 422
+    assert "Your question is 1,001 characters long" in response.text
+    assert response.text.count('<article class="turn') == 1
 
 
 def test_user_text_is_escaped(client):
@@ -147,6 +287,16 @@ def test_source_view_marks_the_cited_span(client):
     assert "<h1>Destinations of North Korean Defectors</h1>" in response.text
     assert "<h2>Canada</h2>" in response.text
     assert 'href="/"' in response.text
+
+
+def test_source_views_back_link_returns_to_the_chat_it_came_from(client):
+    chat = f"/?q={US.replace(' ', '+')}&chat=1a2b"
+    source = f"/documents/{CORPUS_DOC}"
+    html = client.get(source, headers={"referer": f"http://testserver{chat}"}).text
+    assert html.count(f'href="{escape(chat)}">Back to the chat</a>') == 2
+    for elsewhere in ("http://elsewhere.example/?q=x", "http://testserver/api/docs?q=x", ""):
+        html = client.get(source, headers={"referer": elsewhere}).text
+        assert html.count('href="/">Back to the chat</a>') == 2
 
 
 def test_source_view_without_a_valid_span_shows_the_whole_document(client):
@@ -237,7 +387,7 @@ def test_scoped_chat_without_javascript_answers_from_the_document_only(library_c
     assert "Newcomen" in html
     assert set(re.findall(r'class="doc-title">([^<]*)<', html)) == {"Steam engine"}
     html = library_client.post("/", data={"question": question, "doc_ids": CORPUS_DOC}).text
-    assert "The corpus doesn't say." in html
+    assert 'class="turn declined"' in html
     assert html.count(f'name="doc_ids" value="{CORPUS_DOC}"') >= 1
 
 

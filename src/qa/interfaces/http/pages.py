@@ -4,11 +4,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 
@@ -27,6 +27,9 @@ from qa.pipeline import Pipeline
 from qa.question.conversation import Turn
 
 MAX_EXAMPLES = 4
+# A chat's URL carries its questions; past this length (uvicorn's h11 refuses a request line
+# over 16 KB) the page is rendered in reply to the post instead of after a redirect.
+MAX_CHAT_URL_CHARS = 8000
 _MARKER = re.compile(r"\[(\d+)\]")
 
 router = APIRouter(include_in_schema=False)
@@ -54,6 +57,7 @@ def templates_for(web_dir: Path) -> Jinja2Templates:
     templates = Jinja2Templates(directory=web_dir / "templates")
     templates.env.filters["answer_html"] = answer_html
     templates.env.filters["quote_html"] = quote_html
+    templates.env.filters["passage_html"] = passage_html
     templates.env.filters["source_url"] = source_url
     return templates
 
@@ -80,6 +84,20 @@ def quote_html(citation: Citation, short: ShortAnswer | None) -> Markup:
         return escape(quote)
     lo, hi = span
     return escape(quote[:lo]) + _mark(quote[lo:hi]) + escape(quote[hi:])
+
+
+def passage_html(citation: Citation) -> Markup:
+    """A decline's closest passage, whole and escaped, its best sentence (the citation's
+    quote) in <mark class="best">; empty when the citation carries no passage."""
+    passage = getattr(citation, "passage", None)
+    if passage is None:
+        return Markup("")
+    text = passage.text
+    lo, hi = citation.start - passage.start, citation.end - passage.start
+    if not (0 <= lo < hi <= len(text) and text[lo:hi] == citation.quote):
+        return escape(text)
+    best = Markup('<mark class="best">{}</mark>').format(text[lo:hi])
+    return escape(text[:lo]) + best + escape(text[hi:])
 
 
 def answer_html(response: AskResponse, turn: int) -> Markup:
@@ -178,9 +196,25 @@ def _chat_context(pipeline: Pipeline, doc_ids: list[str] | None) -> dict[str, ob
     }
 
 
-def chat_url(doc_ids: list[str] | None) -> str:
-    """The chat page, asking within these documents (or the whole corpus)."""
-    return "/?" + urlencode({"doc_ids": doc_ids}, doseq=True) if doc_ids else "/"
+def chat_url(doc_ids: list[str] | None, questions: list[str] | None = None) -> str:
+    """The chat page, asking within these documents (or the whole corpus); with
+    `questions`, the chat of those questions, asked in order."""
+    query = urlencode({"doc_ids": doc_ids or [], "q": questions or []}, doseq=True)
+    return f"/?{query}" if query else "/"
+
+
+def back_to_chat(request: Request) -> str:
+    """The chat the reader came from (its URL carries the chat), else an empty chat: the
+    Referer of a page of this site, when it is the chat page."""
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc == request.headers.get("host") and referer.path == "/" and referer.query:
+        return f"/?{referer.query}"
+    return "/"
+
+
+def too_long(length: int) -> str:
+    """What the page says of an over-long question, rather than cutting it."""
+    return f"Your question is {length:,} characters long; the limit is {MAX_QUESTION_CHARS:,}."
 
 
 def _scope(pipeline: Pipeline, values: list[str] | None) -> tuple[list[str] | None, str | None]:
@@ -199,10 +233,19 @@ async def chat(
     request: Request,
     pipeline: PipelineDep,
     doc_ids: Annotated[list[str] | None, Query()] = None,
+    q: Annotated[list[str] | None, Query()] = None,
 ) -> HTMLResponse:
-    """The chat page, empty; with `doc_ids`, asking within those documents."""
+    """The chat page; with `doc_ids`, asking within those documents; with `q` (repeated),
+    the chat of those questions, each answered in order with the turns before it: a
+    reloaded or shared chat, and where the form's post leads."""
     scope, error = _scope(pipeline, doc_ids)
-    context = {**_chat_context(pipeline, scope), "turns": [], "error": error}
+    questions = [x.strip() for x in q or [] if x.strip()][-(MAX_HISTORY_TURNS + 1) :]
+    over = [x for x in questions if len(x) > MAX_QUESTION_CHARS]
+    if over:
+        error = too_long(len(over[0]))
+        questions = [x for x in questions if len(x) <= MAX_QUESTION_CHARS]
+    turns = await run_in_threadpool(_answer_all, pipeline, questions, scope)
+    context = {**_chat_context(pipeline, scope), "turns": turns, "error": error}
     return _page(request, "chat.html", context, status=422 if error else 200)
 
 
@@ -213,9 +256,10 @@ async def chat_post(
     question: Annotated[str, Form()] = "",
     history: Annotated[list[str] | None, Form()] = None,
     doc_ids: Annotated[list[str] | None, Form()] = None,
-) -> HTMLResponse:
+) -> Response:
     """The chat without JavaScript: the form posts the question, the earlier questions and
-    the documents it asks within.
+    the documents it asks within, and is sent on to the chat's own URL (`GET /?q=...`),
+    so that Back, reload and a shared link keep the chat.
 
     Earlier turns are answered again rather than trusted from the form, so the page shows
     only what the corpus says.
@@ -223,13 +267,19 @@ async def chat_post(
     earlier = [q.strip() for q in history or [] if q.strip()][-MAX_HISTORY_TURNS:]
     question = question.strip()
     scope, error = _scope(pipeline, doc_ids)
-    if not question or len(question) > MAX_QUESTION_CHARS:
-        error = f"Please ask a question of 1 to {MAX_QUESTION_CHARS} characters."
+    if not question:
+        error = "Please type a question."
+    elif len(question) > MAX_QUESTION_CHARS:
+        error = too_long(len(question))
     asked = earlier + ([question] if error is None else [])
+    if error is None:
+        url = f"{chat_url(scope, asked)}#t{len(asked)}"
+        if len(url) <= MAX_CHAT_URL_CHARS:
+            return RedirectResponse(url, status_code=303)
     turns = await run_in_threadpool(_answer_all, pipeline, asked, scope)
     context = {**_chat_context(pipeline, scope), "turns": turns, "error": error}
     if error:
-        context["draft"] = question  # give the rejected text back; a sent one is done
+        context["draft"] = question  # give the rejected text back, whole; a sent one is done
     return _page(request, "chat.html", context, status=422 if error else 200)
 
 
@@ -298,6 +348,7 @@ async def source(
         "page": page,
         "file_url": f"{file_url}#page={page}" if page else file_url,
         "ask_url": chat_url([document.doc_id]),
+        "back_url": back_to_chat(request),
         "blocks": source_blocks(document, *span),
         "bad_range": (start is not None or end is not None) and not valid,
     }
