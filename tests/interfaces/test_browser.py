@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from conftest import MARKUP_QUESTION, MARKUP_SHORT, REPO, served
+from qa.learning.feedback import FeedbackStore, gold_items
 
 ARTIFACTS = REPO / "artifacts"
 CHROMIUM = "/usr/bin/chromium"
@@ -614,6 +615,7 @@ def test_helpful_sends_the_question_history_answer_and_citations(page):
             "question": "And in Canada?",
             "history": [{"question": US, "answer": first["answer"]}],
             "answer": second["answer"],
+            "answered": second["answered"],
             "citations": second["citations"],
             "rating": "up",
         }
@@ -643,6 +645,7 @@ def test_not_helpful_then_a_source_that_answers_it(page):
         "question": BENEFITS,
         "history": [],
         "answer": data["answer"],
+        "answered": True,
         "citations": data["citations"],
         "rating": "down",
         "doc_id": c["doc_id"],
@@ -667,8 +670,29 @@ def test_a_closest_passage_of_a_decline_can_be_chosen(page):
         "end": chosen["end"],
     }
     assert sent[0]["question"] == DECLINED and sent[0]["answer"] == data["answer"]
+    assert sent[0]["answered"] is False
     for button in turn.locator(".feedback button, button.choose").all():
         expect(button).to_be_disabled()
+
+
+def test_a_chosen_passage_reaches_the_real_store_and_exports_as_gold(page, settings):
+    """No interception: the page posts to the real endpoint, which keeps the verdict in the
+    index's SQLite store, and the export makes the chosen sentence the gold answer."""
+    store = FeedbackStore(settings.feedback_path)
+    before = len(store.all())
+    turn = ask(page, DECLINED, 1)
+    (data,) = stored_turns(page)
+    chosen = data["citations"][0]
+    turn.locator("li.citation").first.get_by_role("button", name="This answers it").click()
+    expect(turn.locator(".feedback-status")).to_contain_text("noted as the answer")
+    rows = store.all()
+    assert len(rows) == before + 1
+    row = rows[-1]
+    assert (row.question, row.rating, row.answered) == (DECLINED, "down", False)
+    assert row.span is not None and row.span.text == chosen["quote"]
+    (item,) = gold_items([row]).items
+    assert item["answerable"] is True and item["answers"] == [chosen["quote"]]
+    assert item["doc"] == chosen["doc_id"] and item["question"] == DECLINED
 
 
 def test_feedback_that_fails_says_so_and_can_be_sent_again(page):

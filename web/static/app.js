@@ -362,6 +362,7 @@
           question: data.question,
           history: historyBefore(index),
           answer: data.answer,
+          answered: data.answered,
           citations: data.citations,
           rating,
         };
