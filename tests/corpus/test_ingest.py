@@ -121,7 +121,9 @@ def test_markdown_title_sections_and_list_items():
 
 
 def test_markdown_title_is_the_metadata_block_s_title_first():
-    text = "---\ntitle: 'Tidal Power'\nauthor: A. N. Example\n---\n\n# Introduction\n\nTides turn.\n"
+    text = (
+        "---\ntitle: 'Tidal Power'\nauthor: A. N. Example\n---\n\n# Introduction\n\nTides turn.\n"
+    )
     doc = parse_document("paper.md", text)
     assert doc.title == "Tidal Power"
     assert [(p.section, doc.text[p.start : p.end]) for p in doc.paragraphs][-1] == (

@@ -32,6 +32,8 @@ class EmbeddingModel(Protocol):
 
     def token_lengths(self, texts: list[str]) -> list[int]: ...
 
+    def token_counts(self, texts: list[str]) -> list[int]: ...
+
     def encode_batch(self, texts: list[str]) -> np.ndarray: ...
 
 
@@ -95,6 +97,11 @@ class Embedder:
             return vectors
         row = {text: i for i, text in enumerate(distinct)}
         return vectors[[row[text] for text in texts]]
+
+    def count_tokens(self, texts: list[str]) -> int:
+        """The model's tokenizer's count of the texts' tokens, whole (no special tokens, no
+        truncation): what a chat API reports as usage."""
+        return sum(self.model.token_counts(texts)) if texts else 0
 
     def _batches(self, texts: list[str], max_texts: int) -> list[list[int]]:
         # A token covers at least one character (plus [CLS] and [SEP]): when even that bound

@@ -180,3 +180,11 @@ class HealthResponse(BaseModel):
     # Where the index lives: "local" (FAISS and BM25 files in the index folder) or
     # "milvus" (collections in Milvus, `QA_BACKEND=milvus`).
     backend: Literal["local", "milvus"] = "local"
+
+
+def question_too_long(length: int) -> str:
+    """What an over-long question is told: its length and the limit, not a silent cut."""
+    return (
+        f"The question is {length:,} characters long; the limit is "
+        f"{MAX_QUESTION_CHARS:,} characters."
+    )
