@@ -172,7 +172,9 @@ def test_ask_quotes_the_served_document_verbatim(corpus_session):
     # Each source by its title and section, without the offsets (they are structured).
     for c in answer["citations"]:
         assert f"\n- [{c['n']}] {c['title']} — {c['section']}" in readable
-    assert f"{CORPUS_DOC}:" not in readable and f"{answer['citations'][0]['start']}-" not in readable
+    assert (
+        f"{CORPUS_DOC}:" not in readable and f"{answer['citations'][0]['start']}-" not in readable
+    )
 
 
 def test_a_follow_up_is_read_through_history(corpus_session):

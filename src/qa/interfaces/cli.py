@@ -218,6 +218,10 @@ def serve_cmd(
     watch.lap("index")  # reading and checking it (or building it, when stale)
     pipeline.warm_up()
     watch.lap("warm_up")  # the first forward pass and search pay one-off set-up costs
+    from qa.examples import examples
+
+    examples(pipeline)  # the chat page's example questions, asked once before a user comes
+    watch.lap("examples")
     _log_requests()
     logging.getLogger("qa.access").info(json.dumps({"startup_s": watch.laps}))
     uvicorn.run(

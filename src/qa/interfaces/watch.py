@@ -22,6 +22,7 @@ from starlette.datastructures import State
 from qa.config import Settings
 from qa.corpus.ingest import is_document_name
 from qa.errors import QAError
+from qa.examples import examples
 from qa.pipeline import Pipeline, build
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,7 @@ class CorpusWatcher:
         report = build(self.settings, embedder=current.embedder)
         pipeline = Pipeline.load(self.settings, embedder=current.embedder)
         pipeline.warm_up()
+        examples(pipeline)  # the chat page's, found before the new index is served
         log.info(
             "index rebuilt after a corpus change: %d documents, %d chunks in %.1f s",
             report.documents,
