@@ -402,6 +402,10 @@ def test_handshake_does_not_wait_for_the_index_and_stdout_is_only_protocol(tmp_p
     assert not index_at_handshake  # answered before the build was done
     assert all(json.loads(line)["jsonrpc"] == "2.0" for line in lines if line.strip())
     assert "building it from" in stderr.decode()
+    # A first run's steps are said at info, not as warnings.
+    said = stderr.decode().splitlines()
+    assert any(line.startswith("info: no index in ") for line in said), said
+    assert not any(line.startswith("warning:") for line in said), said
     answer = asked["structuredContent"]
     assert answer["answered"] is True and not asked.get("isError")
     assert [r["uri"] for r in listed["resources"]] == [uri]

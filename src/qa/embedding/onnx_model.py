@@ -59,10 +59,9 @@ def load_onnx_model(cache: Path, *, threads: int = 0) -> "OnnxModel":
     folder = export_folder(cache)
     problem = check_export(folder)
     if problem is not None:
-        # A warning so that the command line shows it: this once, a command takes ~10 s more.
-        log.warning(
-            "exporting the model to ONNX in %s (%s): once per machine, ~10 s", folder, problem
-        )
+        # Said (at info, which the command line shows) because this once a command takes
+        # ~10 s more: a normal first run, not a problem.
+        log.info("exporting the model to ONNX in %s (%s): once per machine, ~10 s", folder, problem)
         export(folder, TorchModel())
     return OnnxModel(folder, threads=threads)
 
