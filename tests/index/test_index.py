@@ -181,7 +181,7 @@ def test_load_or_build_rebuilds_a_stale_index(small, embedder, caplog):
     pipeline = Pipeline.load_or_build(settings, embedder=embedder)
     assert "lakes.txt" in pipeline.index.documents
     assert "rebuilding the index: the corpus changed (1 added" in caplog.text
-    assert {r.levelname for r in caplog.records if r.name == "qa.pipeline"} == {"INFO"}
+    assert {r.levelno for r in caplog.records if r.name == "qa.pipeline"} == {logging.INFO}
 
 
 def test_a_first_run_says_it_is_building_the_index(small, embedder, tmp_path, caplog):
@@ -193,7 +193,7 @@ def test_a_first_run_says_it_is_building_the_index(small, embedder, tmp_path, ca
     assert f"no index in {settings.index} yet: building it from {corpus}" in caplog.text
     assert "run `qa index`" not in caplog.text
     # A normal first step, said at info: not a warning.
-    assert [r.levelname for r in caplog.records if r.name.startswith("qa")] == ["INFO"]
+    assert [r.levelno for r in caplog.records if r.name.startswith("qa")] == [logging.INFO]
 
 
 def test_load_or_build_rebuilds_a_damaged_index(small, embedder):

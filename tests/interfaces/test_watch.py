@@ -49,8 +49,8 @@ def wait_for(client, documents: int, asked: list[int]) -> dict:
     raise AssertionError(f"no index with {documents} documents after {WAIT_S} s")
 
 
-def watch_log(caplog) -> list[tuple[str, str]]:
-    return [(r.levelname, r.getMessage()) for r in caplog.records if r.name == WATCH_LOGGER]
+def watch_log(caplog) -> list[tuple[int, str]]:
+    return [(r.levelno, r.getMessage()) for r in caplog.records if r.name == WATCH_LOGGER]
 
 
 def test_a_document_dropped_in_is_answered_and_one_removed_is_gone(watched, caplog):
@@ -68,8 +68,8 @@ def test_a_document_dropped_in_is_answered_and_one_removed_is_gone(watched, capl
     assert data["citations"][0]["doc_id"] == "lighthouse.txt"
     # The server says when a live re-index starts and what it served after it, at info.
     logged = watch_log(caplog)
-    assert ("INFO", f"the corpus folder {corpus} changed: re-indexing it") in logged
-    done = [m for level, m in logged if level == "INFO" and m.startswith("re-indexed: ")]
+    assert (logging.INFO, f"the corpus folder {corpus} changed: re-indexing it") in logged
+    done = [m for level, m in logged if level == logging.INFO and m.startswith("re-indexed: ")]
     assert done and re.match(
         r"re-indexed: 2 documents, \d+ sentences \(\d+ texts embedded\) in \d+\.\d s; "
         r"serving it$",
@@ -95,7 +95,7 @@ def test_a_change_that_leaves_no_document_keeps_the_index_in_use(watched, caplog
     assert health["documents"] == 1 and not health["building"]
     answer = client.post("/api/ask", json={"question": "How many North Koreans live in Canada?"})
     assert "970" in answer.json()["answer"]
-    failed = [m for level, m in watch_log(caplog) if level == "WARNING"]
+    failed = [m for level, m in watch_log(caplog) if level == logging.WARNING]
     assert failed and re.match(
         r"re-indexing failed after \d+\.\d s; the index in use is kept: no documents", failed[0]
     )
