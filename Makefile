@@ -13,24 +13,35 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: install run test test-scale lint format train train-reader eval eval-backends bench bench-build bench-extractors bench-routes bench-scale bench-large real-documents clean
 
+# pip's own output (hundreds of lines) goes to INSTALL_LOG; the terminal gets one line a step,
+# and the log's last lines when a step fails (scripts/quiet_step.sh).
+INSTALL_LOG := .cache/install.log
+STEP := sh scripts/quiet_step.sh $(INSTALL_LOG)
+PIP := $(BIN)/pip install --disable-pip-version-check
+
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null || { \
+		echo "error: qa needs Python 3.11, and $(PYTHON) is not it (or is missing);" \
+			"install it, or name it: make run PYTHON=/path/to/python3.11" >&2; exit 1; }
+	@echo "setting up $(VENV) with $$($(PYTHON) --version) (pip's log: $(INSTALL_LOG))"
+	@$(STEP) "creating $(VENV)" $(PYTHON) -m venv $(VENV)
 
 # CPU PyTorch first, pinned: an unpinned torch would pull a multi-GB CUDA build. Running
 # needs the package alone; the tests, training and benchmarks add the dev extras.
 $(VENV)/.installed-run: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install torch==2.13.0
-	$(BIN)/pip install -e .
-	touch $@
+	@$(STEP) "installing PyTorch 2.13.0 (CPU)" $(PIP) torch==2.13.0
+	@$(STEP) "installing qa and what it needs to run" $(PIP) -e .
+	@touch $@
+	@echo "ready: qa $$($(BIN)/python -c 'import qa; print(qa.__version__)') in $(VENV)"
 
 $(VENV)/.installed: $(VENV)/.installed-run
-	$(BIN)/pip install -e '.[dev]'
-	touch $@
+	@$(STEP) "installing the test and development tools" $(PIP) -e '.[dev]'
+	@touch $@
 
 # The scale extra (pymilvus, milvus-lite, Ray Data): only test-scale and bench-scale need it.
 $(VENV)/.installed-scale: $(VENV)/.installed
-	$(BIN)/pip install -e '.[dev,scale]'
-	touch $@
+	@$(STEP) "installing the scale-out extra (Milvus Lite, Ray)" $(PIP) -e '.[dev,scale]'
+	@touch $@
 
 install: $(VENV)/.installed
 

@@ -15,10 +15,17 @@ from qa.answer.model import AnswerModel
 from qa.answer.retrieve import Hit, retrieve
 from qa.answer.templates import DECLINE_PASSAGES
 from qa.config import Settings
-from qa.corpus.ingest import Document, DocumentReader, Progress, read_each
+from qa.corpus.ingest import Document, DocumentReader, read_each
 from qa.embedding.embed import Embedder, load_embedder
 from qa.errors import DocumentNotFoundError, IndexCorruptError, IndexMissingError
-from qa.index.build import BuildReport, Index, build_index, load_index, stale_reasons
+from qa.index.build import (
+    BuildProgress,
+    BuildReport,
+    Index,
+    build_index,
+    load_index,
+    stale_reasons,
+)
 from qa.question.clean import Cleaner
 from qa.question.conversation import NO_QUOTES, QuoteFinder, Quotes, Turn, resolve_turn
 from qa.question.parse import Question, parse_question
@@ -130,7 +137,7 @@ class Pipeline:
             index = open_index(settings)
             if not settings.corpus.is_dir():
                 # A serving replica over a shared store: it has no corpus to build from.
-                log.warning("no corpus folder %s: serving the index as built", settings.corpus)
+                log.info("no corpus folder %s: serving the index as built", settings.corpus)
                 return cls(index, embedder, model)
             reasons = stale_reasons(
                 index.manifest, settings.corpus, max_passage_chars=settings.max_passage_chars
@@ -140,14 +147,14 @@ class Pipeline:
         except IndexCorruptError as exc:
             reasons = [str(exc)]
         if reasons is None:
-            log.warning(
+            log.info(
                 "no index in %s yet: building it from %s (the first run embeds the whole "
                 "corpus; later runs re-embed only what changed)",
                 settings.index,
                 settings.corpus,
             )
         elif reasons:
-            log.warning("rebuilding the index: %s", "; ".join(reasons))
+            log.info("rebuilding the index: %s", "; ".join(reasons))
         if reasons is None or reasons:
             build(settings, embedder=embedder)
             index = open_index(settings)
@@ -308,11 +315,11 @@ def build(
     *,
     embedder: Embedder | None = None,
     ray: str | None = None,
-    progress: Progress | None = None,
+    progress: BuildProgress | None = None,
 ) -> BuildReport:
     """Build the index from the corpus named in the settings, into its backend; with `ray`
     (`local`, `auto` or a cluster's address), the files are read and the texts embedded on
-    Ray. `progress` is told after each file is read."""
+    Ray. `progress` is told of each file read, the sentences, and the texts embedded."""
     encoder: Embedder = embedder or load_embedder()
     reader: DocumentReader = read_each
     if ray is not None:

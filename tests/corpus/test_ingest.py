@@ -120,6 +120,25 @@ def test_markdown_title_sections_and_list_items():
     ]
 
 
+def test_markdown_title_is_the_metadata_block_s_title_first():
+    text = (
+        "---\ntitle: 'Tidal Power'\nauthor: A. N. Example\n---\n\n# Introduction\n\nTides turn.\n"
+    )
+    doc = parse_document("paper.md", text)
+    assert doc.title == "Tidal Power"
+    assert [(p.section, doc.text[p.start : p.end]) for p in doc.paragraphs][-1] == (
+        "Introduction",
+        "Tides turn.",
+    )
+
+
+@pytest.mark.parametrize("first", ["Abstract", "1. Introduction", "Table of Contents"])
+def test_a_markdown_file_whose_first_heading_names_a_part_is_named_after_its_file(first):
+    doc = parse_document("tidal-power.md", f"# {first}\n\nTides turn.\n\n# Turbines\n\nBlades.\n")
+    assert doc.title == "Tidal power"
+    assert [doc.text[h.start : h.end] for h in doc.headings] == [first, "Turbines"]
+
+
 def test_corpus_reads_txt_and_md_in_subfolders_and_skips_others(tmp_path):
     corpus = write_corpus(
         tmp_path / "c",

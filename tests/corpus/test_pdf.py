@@ -12,6 +12,7 @@ import pypdfium2 as pdfium
 import pytest
 
 from qa.corpus.blocks import TITLE, Block, Kind
+from qa.corpus.ingest import read_document
 from qa.corpus.pdf import read_pdf
 from samples import print_pdf
 
@@ -19,6 +20,7 @@ FILES = Path(__file__).parent / "files"
 POLICY = FILES / "debian-policy-excerpt.pdf"
 PAPER = FILES / "two-column-paper.pdf"
 CODE_PAPER = FILES / "two-column-code.pdf"
+PILOTS = FILES / "harbour-pilots.pdf"
 MARKS = "\ufffe\u00ad\u0002"
 
 
@@ -229,6 +231,35 @@ def test_a_browser_s_print_header_and_footer_are_left_out(printed):
 def test_a_file_name_in_the_metadata_gives_way_to_the_largest_heading(printed):
     blocks = read_pdf(printed)
     assert (blocks[0].level, blocks[0].text) == (TITLE, "Harbour Crane Maintenance")
+
+
+def test_a_title_in_body_type_above_the_abstract_is_the_title_not_the_abstract():
+    # pdflatex, no metadata title: the title in bold body-sized type, "Abstract" larger.
+    blocks = read_pdf(PILOTS)
+    assert (blocks[0].level, blocks[0].text) == (TITLE, "Scheduling Harbour Pilots Around the Tide")
+    headings = [b.text for b in blocks if b.level is not None and b.level > TITLE]
+    assert headings[:3] == ["Abstract", "1 Pilot rosters", "2 Tidal windows"]
+
+
+def test_a_pdf_that_starts_with_its_abstract_is_named_after_its_file(tmp_path):
+    page = tmp_path / "harbour-pilot-rosters.html"
+    page.write_text(
+        "<!doctype html><html><body><h1>Abstract</h1>"
+        "<p>Harbour pilots guide large ships through narrow channels.</p>"
+        "<h2>1. Rosters</h2><p>The port keeps four pilots on duty at any hour.</p>"
+        "<h2>2. Windows</h2><p>Deep ships enter two hours either side of high water.</p>"
+        "</body></html>",
+        encoding="utf-8",
+    )
+    pdf = tmp_path / "harbour-pilot-rosters.pdf"
+    print_pdf(page, pdf, "--no-pdf-header-footer")  # Chromium's metadata title: the file
+    document = read_document(pdf.name, pdf)
+    assert document.title == "Harbour pilot rosters"
+    assert document.text.startswith("Abstract\n\nHarbour pilots guide")
+    assert [document.text[h.start : h.end] for h in document.headings][:2] == [
+        "Abstract",
+        "1. Rosters",
+    ]
 
 
 def test_a_table_row_is_one_line_with_its_cells_whole(printed):

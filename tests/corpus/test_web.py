@@ -184,6 +184,15 @@ def test_a_paginated_draft_reads_on_across_its_page_breaks(draft_pages, shown):
     assert kind_of(blocks, sentence) == Kind.CODE
 
 
+def test_a_page_whose_first_heading_is_its_abstract_takes_its_title_element():
+    blocks = blocks_of_page(
+        "<html><head><title>Harbour pilot rosters</title></head><body><h1>Abstract</h1>"
+        "<p>Pilots guide ships.</p><h1>1. Rosters</h1><p>Four are on duty.</p></body></html>"
+    )
+    assert blocks[0] == Block("Harbour pilot rosters", TITLE)
+    assert [b.text for b in blocks if b.level == 1] == ["Abstract", "1. Rosters"]
+
+
 def test_a_page_nested_thousands_deep_is_unreadable_not_a_crash(tmp_path):
     page = tmp_path / "deep.html"
     page.write_text("<body>" + "<div><span>" * 5000 + "text" + "</span></div>" * 5000)

@@ -63,6 +63,16 @@ def test_the_default_engine_is_onnx_with_the_torch_models_vectors(embedder, torc
     assert embedder.model.token_lengths(TEXTS)[-1] == 256
 
 
+def test_both_engines_count_whole_texts_alike_for_usage(embedder, torch_model):
+    counts = embedder.model.token_counts(TEXTS)
+    assert counts == torch_model.token_counts(TEXTS)
+    # Whole: the long text is counted past what the model reads, without [CLS] and [SEP].
+    assert counts[-1] > 256
+    lengths = embedder.model.token_lengths(TEXTS)
+    assert [min(c + 2, 256) for c in counts] == lengths
+    assert embedder.count_tokens(TEXTS) == sum(counts)
+
+
 def test_vectors_do_not_depend_on_the_batch(embedder):
     together = embedder.model.encode_batch(TEXTS)
     for i, text in enumerate(TEXTS):

@@ -1,6 +1,7 @@
 """The index: build, round trip, staleness, and builds that fail or die half-way."""
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -173,21 +174,26 @@ def test_killed_build_leaves_the_old_index_usable(small, embedder, tmp_path):
 
 
 def test_load_or_build_rebuilds_a_stale_index(small, embedder, caplog):
+    caplog.set_level(logging.INFO, logger="qa")
     corpus, index_dir = small
     (corpus / "lakes.txt").write_text("Lakes\n\nThe Blue Lake is 40 metres deep.", encoding="utf-8")
     settings = Settings(corpus=corpus, index=index_dir)
     pipeline = Pipeline.load_or_build(settings, embedder=embedder)
     assert "lakes.txt" in pipeline.index.documents
     assert "rebuilding the index: the corpus changed (1 added" in caplog.text
+    assert {r.levelno for r in caplog.records if r.name == "qa.pipeline"} == {logging.INFO}
 
 
 def test_a_first_run_says_it_is_building_the_index(small, embedder, tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="qa")
     corpus, _ = small
     settings = Settings(corpus=corpus, index=tmp_path / "new-index")
     pipeline = Pipeline.load_or_build(settings, embedder=embedder)
     assert len(pipeline.index.documents) == 2
     assert f"no index in {settings.index} yet: building it from {corpus}" in caplog.text
     assert "run `qa index`" not in caplog.text
+    # A normal first step, said at info: not a warning.
+    assert [r.levelno for r in caplog.records if r.name.startswith("qa")] == [logging.INFO]
 
 
 def test_load_or_build_rebuilds_a_damaged_index(small, embedder):

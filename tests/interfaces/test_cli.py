@@ -1,12 +1,20 @@
 """The `qa` command, run in process through its entry point."""
 
 import json
+import os
+import pty
+import re
+import select
+import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from conftest import write_corpus
 from qa.interfaces.cli import main
+
+QA = str(Path(sys.executable).parent / "qa")
 
 CORPUS = {
     "lakes.txt": (
@@ -41,17 +49,61 @@ def test_index_prints_counts_and_seconds(lakes):
     assert out.startswith("documents: 1  chunks: 2  sentences: 4  seconds: ")
 
 
-def test_index_shows_the_files_read_on_stderr(lakes, tmp_path, monkeypatch, capsys):
-    """Not a terminal (a log, CI): a line every few seconds and one at the end."""
-    assert lakes[3] == "read 1/1 files (lakes.txt)\n"
+def test_index_shows_files_sentences_and_texts_embedded_on_stderr(
+    lakes, tmp_path, monkeypatch, capsys
+):
+    """Not a terminal (a log, CI): a line every few seconds and one at the end of each step."""
+    assert lakes[3].splitlines() == [
+        "read 1/1 files (lakes.txt)",
+        "1 document: 2 passages, 4 sentences",
+        "embedded 6/6 texts",
+    ]
     corpus = write_corpus(
         tmp_path / "many", {f"lake-{i:02d}.txt": CORPUS["lakes.txt"] for i in range(12)}
     )
-    code, _, err = run(
-        monkeypatch, capsys, "index", "--corpus", str(corpus), "--index", str(tmp_path / "i2")
-    )
+    index = tmp_path / "i2"
+    code, _, err = run(monkeypatch, capsys, "index", "--corpus", str(corpus), "--index", str(index))
     assert code == 0
-    assert err.splitlines()[-1] == "read 12/12 files (lake-11.txt)"
+    lines = err.splitlines()
+    assert lines[-3:-1] == [
+        "read 12/12 files (lake-11.txt)",
+        "12 documents: 24 passages, 48 sentences",
+    ]
+    # Twelve copies of one text: each distinct text is embedded once.
+    assert lines[-1] == "embedded 6/6 texts"
+    code, _, err = run(monkeypatch, capsys, "index", "--corpus", str(corpus), "--index", str(index))
+    assert err.splitlines()[-1] == "nothing new to embed: every text is in the previous build"
+
+
+def test_index_on_a_terminal_draws_bars(lakes, tmp_path):
+    corpus, *_ = lakes
+    primary, replica = pty.openpty()
+    try:
+        done = subprocess.run(
+            [QA, "index", "--corpus", str(corpus), "--index", str(tmp_path / "tty-index")],
+            stdout=subprocess.PIPE,
+            stderr=replica,
+            env={**os.environ, "COLUMNS": "100", "TERM": "xterm"},
+            timeout=120,
+            check=True,
+        )
+        os.close(replica)
+        shown = b""
+        while select.select([primary], [], [], 0.5)[0]:
+            try:
+                chunk = os.read(primary, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        os.close(primary)
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", shown.decode(errors="replace"))
+    assert "━" in text and "reading" in text and "embedding" in text  # rich's bars
+    assert "1 document: 2 passages, 4 sentences" in text
+    assert "read 1/1 files" not in text  # the plain lines are for logs
+    assert done.stdout.decode().startswith("documents: 1  chunks: 2  sentences: 4  seconds: ")
 
 
 def test_ask_prints_the_answer_then_numbered_citations(lakes, monkeypatch, capsys):

@@ -170,7 +170,12 @@ def test_ask_quotes_the_served_document_verbatim(corpus_session):
         (f"Short answer: **{short['text']}**\n\n" if short else "") + answer["answer"]
     )
     assert "[1]" in readable and "Sources:" in readable
-    assert f"{CORPUS_DOC}:{answer['citations'][0]['start']}-" in readable
+    # Each source by its title and section, without the offsets (they are structured).
+    for c in answer["citations"]:
+        assert f"\n- [{c['n']}] {c['title']} — {c['section']}" in readable
+    assert (
+        f"{CORPUS_DOC}:" not in readable and f"{answer['citations'][0]['start']}-" not in readable
+    )
 
 
 def test_a_follow_up_is_read_through_history(corpus_session):
@@ -187,6 +192,15 @@ def test_a_question_the_corpus_does_not_answer_is_declined(corpus_session):
     assert result.structured_content["answered"] is False
     assert result.structured_content["short_answer"] is None
     assert "Sources:" not in text(result) and "Short answer" not in text(result)
+    # As in /v1: the decline, then each closest passage as its quote and where it is.
+    declined = result.structured_content
+    assert declined["citations"]
+    head, _, listed = text(result).partition("\n\nClosest passages:\n\n")
+    assert head == declined["answer"]
+    assert listed.splitlines() == [
+        f"- [{c['n']}] “{' '.join(c['quote'].split())}” ({c['title']} — {c['section']})"
+        for c in declined["citations"]
+    ]
 
 
 def test_the_short_answer_is_structured_and_leads_the_text(settings):
@@ -213,10 +227,7 @@ def test_the_short_answer_is_structured_and_leads_the_text(settings):
     ("name", "says"),
     [
         ("blank", "question: String should have at least 1 character"),
-        (
-            "too_long",
-            "question: The question is 1,199 characters long; the limit is 1,000 characters.",
-        ),
+        ("too_long", "The question is 1,199 characters long; the limit is 1,000 characters."),
         ("unknown_doc", "no document 'no-such.txt' in the corpus"),
         ("long_history", "history: List should have at most 20 items"),
         ("search_k0", "k: Input should be greater than or equal to 1"),
@@ -392,6 +403,10 @@ def test_handshake_does_not_wait_for_the_index_and_stdout_is_only_protocol(tmp_p
     assert not index_at_handshake  # answered before the build was done
     assert all(json.loads(line)["jsonrpc"] == "2.0" for line in lines if line.strip())
     assert "building it from" in stderr.decode()
+    # A first run's steps are said at info, not as warnings.
+    said = stderr.decode().splitlines()
+    assert any(line.startswith("info: no index in ") for line in said), said
+    assert not any(line.startswith("warning:") for line in said), said
     answer = asked["structuredContent"]
     assert answer["answered"] is True and not asked.get("isError")
     assert [r["uri"] for r in listed["resources"]] == [uri]

@@ -1,6 +1,8 @@
 """`qa serve` keeps the index in step with the corpus folder: a document dropped in is
 answered after a background rebuild, while every request keeps being answered."""
 
+import logging
+import re
 import shutil
 import time
 
@@ -22,6 +24,7 @@ Fresh water reached the keepers every fortnight by a boat from Portmagee.
 """
 QUESTION = "How long were the shifts of the Skellig Rock lighthouse keepers?"
 WAIT_S = 60  # the issue's bound on a new document being answered
+WATCH_LOGGER = "qa.interfaces.watch"
 
 
 @pytest.fixture()
@@ -46,7 +49,12 @@ def wait_for(client, documents: int, asked: list[int]) -> dict:
     raise AssertionError(f"no index with {documents} documents after {WAIT_S} s")
 
 
-def test_a_document_dropped_in_is_answered_and_one_removed_is_gone(watched):
+def watch_log(caplog) -> list[tuple[int, str]]:
+    return [(r.levelno, r.getMessage()) for r in caplog.records if r.name == WATCH_LOGGER]
+
+
+def test_a_document_dropped_in_is_answered_and_one_removed_is_gone(watched, caplog):
+    caplog.set_level(logging.INFO, logger=WATCH_LOGGER)
     client, corpus = watched
     before = client.get("/api/health").json()
     assert before["watching"] and not before["building"] and before["documents"] == 1
@@ -58,6 +66,15 @@ def test_a_document_dropped_in_is_answered_and_one_removed_is_gone(watched):
     data = client.post("/api/ask", json={"question": QUESTION}).json()
     assert data["answered"] and "six-week shifts" in data["answer"]
     assert data["citations"][0]["doc_id"] == "lighthouse.txt"
+    # The server says when a live re-index starts and what it served after it, at info.
+    logged = watch_log(caplog)
+    assert (logging.INFO, f"the corpus folder {corpus} changed: re-indexing it") in logged
+    done = [m for level, m in logged if level == logging.INFO and m.startswith("re-indexed: ")]
+    assert done and re.match(
+        r"re-indexed: 2 documents, \d+ sentences \(\d+ texts embedded\) in \d+\.\d s; "
+        r"serving it$",
+        done[0],
+    )
 
     (corpus / "lighthouse.txt").unlink()
     wait_for(client, 1, statuses)
@@ -65,7 +82,8 @@ def test_a_document_dropped_in_is_answered_and_one_removed_is_gone(watched):
     assert statuses and set(statuses) == {200}  # no request failed while it built
 
 
-def test_a_change_that_leaves_no_document_keeps_the_index_in_use(watched):
+def test_a_change_that_leaves_no_document_keeps_the_index_in_use(watched, caplog):
+    caplog.set_level(logging.INFO, logger=WATCH_LOGGER)
     client, corpus = watched
     (corpus / "destinations-of-north-korean-defectors.txt").unlink()
     deadline = time.monotonic() + WAIT_S
@@ -77,6 +95,10 @@ def test_a_change_that_leaves_no_document_keeps_the_index_in_use(watched):
     assert health["documents"] == 1 and not health["building"]
     answer = client.post("/api/ask", json={"question": "How many North Koreans live in Canada?"})
     assert "970" in answer.json()["answer"]
+    failed = [m for level, m in watch_log(caplog) if level == logging.WARNING]
+    assert failed and re.match(
+        r"re-indexing failed after \d+\.\d s; the index in use is kept: no documents", failed[0]
+    )
 
 
 def test_serve_can_be_told_not_to_watch():

@@ -108,7 +108,7 @@ def load_reader(cache: Path, *, threads: int = 1, int8: bool = True) -> Reader |
     folder = export_folder(cache)
     problem = check_export(folder, READER_EXPORT_FORMAT)
     if problem is not None:
-        log.warning("exporting the reader to ONNX in %s (%s): once per machine", folder, problem)
+        log.info("exporting the reader to ONNX in %s (%s): once per machine", folder, problem)
         from qa.answer.reader_export import export_reader
 
         export_reader(READER_DIR, folder)

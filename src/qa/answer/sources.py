@@ -1,6 +1,11 @@
 """An answer as one text, its short answer leading and its sources listed under it: for
 clients that show text only (OpenAI-compatible chat UIs, MCP assistants). It reads as plain
-text and as Markdown."""
+text and as Markdown.
+
+A source names its document and section (and page), linked to the source view when the
+client can open one; offsets stay in the citations' structured form, out of the reader's
+way. The sources of a declined answer are the closest passages: each shows its quote, since
+the answer's words do not."""
 
 import re
 from collections.abc import Callable
@@ -10,18 +15,20 @@ from qa.answer.templates import Answer, Citation
 SHORT_LABEL = "Short answer: "
 LABELS = ("Sources:", "Closest passages:")
 _MARKDOWN = re.compile(r"([\\`*_])")
+_LINK_TEXT = re.compile(r"([\\\[\]])")
 
 
-def location(citation: Citation) -> str:
-    """Where the quote is: `doc_id:start-end`, and its page for a PDF."""
-    page = f", page {citation.page}" if citation.page is not None else ""
-    return f"{citation.doc_id}:{citation.start}-{citation.end}{page}"
+def source_name(citation: Citation) -> str:
+    """The document's title and the section, as a reader names where a quote is."""
+    if citation.section and citation.section != citation.title:
+        return f"{citation.title} — {citation.section}"
+    return citation.title
 
 
 def with_sources(answer: Answer, link: Callable[[Citation], str] | None = None) -> str:
     """The short answer in bold when there is one, the answer with its `[n]` markers, then
-    one line per citation: title, section and location, the title a Markdown link to
-    `link(citation)` when given."""
+    one line per citation: `[n]`, its title and section (a Markdown link to `link(citation)`
+    when given) and the page of a PDF; for a declined answer, its quote first."""
     lines = []
     if answer.short_answer is not None:
         # Escaped so that a phrase holding * or _ stays inside its bold.
@@ -33,10 +40,14 @@ def with_sources(answer: Answer, link: Callable[[Citation], str] | None = None) 
     label = LABELS[0] if answer.answered else LABELS[1]
     lines += ["", label, ""]
     for c in answer.citations:
-        name = f"{c.title} — {c.section}" if c.section else c.title
+        name = source_name(c)
         if link is not None:
-            name = f"[{name}]({link(c)})"
-        lines.append(f"- [{c.n}] {name} ({location(c)})")
+            escaped = _LINK_TEXT.sub(r"\\\1", name)  # a bracket in a title ends no link
+            name = f"[{escaped}]({link(c)})"
+        source = name + (f", page {c.page}" if c.page is not None else "")
+        if not answer.answered:  # the closest passage's own words, then where it is
+            source = f"“{' '.join(c.quote.split())}” ({source})"
+        lines.append(f"- [{c.n}] {source}")
     return "\n".join(lines)
 
 

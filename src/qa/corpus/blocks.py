@@ -54,13 +54,57 @@ def clean(text: str) -> str:
     return _SPACE.sub(" ", text).strip()
 
 
+# Headings that name a part of any document rather than the document: never its title.
+_PART_NAMES = frozenset(
+    {
+        "abstract",
+        "summary",
+        "executive summary",
+        "synopsis",
+        "contents",
+        "table of contents",
+        "introduction",
+        "preface",
+        "foreword",
+        "acknowledgements",
+        "acknowledgments",
+        "overview",
+        "background",
+        "keywords",
+        "conclusion",
+        "conclusions",
+        "references",
+        "bibliography",
+        "appendix",
+        "glossary",
+        "index",
+        "notes",
+    }
+)
+_NUMBER = re.compile(r"^(?:\d+(?:\.\d+)*\.?|[IVXLC]+\.)\s+(?=\S)")
+
+
+def names_a_part(heading: str) -> bool:
+    """Whether a heading is the name of a part of a document ("Abstract", "1. Introduction"),
+    which a document whose first heading it is must not be titled."""
+    name = _NUMBER.sub("", clean(heading)).rstrip(":.")
+    return name.casefold() in _PART_NAMES
+
+
+def numbered(heading: str) -> bool:
+    """Whether a heading starts with a section number ("2 Methods", "3.1. Data", "IV. Costs")."""
+    return bool(_NUMBER.match(clean(heading)))
+
+
 def with_title(blocks: list[Block], fallback: str) -> list[Block]:
-    """The first top-level heading becomes the title; else `fallback`, if any."""
+    """The first top-level heading becomes the title, unless it names a part of a document
+    ("Abstract"); else `fallback`, if any."""
     levels = [b.level for b in blocks if b.level is not None]
     if levels:
         top = min(levels)
         first = next(i for i, b in enumerate(blocks) if b.level == top)
-        if all(b.level is not None for b in blocks[:first]):  # nothing but headings above
+        heading_only_above = all(b.level is not None for b in blocks[:first])
+        if heading_only_above and not names_a_part(blocks[first].text):
             title = blocks[first]
             rest = blocks[:first] + blocks[first + 1 :]
             return [Block(title.text, TITLE, title.pages), *rest]

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from qa.corpus.blocks import QUOTED, TITLE, Block, Kind
+from qa.corpus.blocks import QUOTED, TITLE, Block, Kind, clean, names_a_part
 from qa.corpus.formats import READERS
 from qa.corpus.sentences import split_sentences
 from qa.errors import CorpusError
@@ -31,6 +31,9 @@ _MD_HEADING = re.compile(r"^(#{1,6})[ \t]+(.*?)[ \t#]*$")
 _MD_LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _MD_FENCE = re.compile(r"^\s*(```|~~~)")
+# A YAML metadata block at the top of the file (pandoc, static site generators).
+_MD_FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
+_MD_FRONT_TITLE = re.compile(r"^title:[ \t]*(['\"]?)(.+?)\1[ \t]*$", re.MULTILINE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -379,10 +382,15 @@ def _plain_text_headings(text: str, lines: list[tuple[int, int]]) -> list[bool]:
 
 
 def _parse_markdown(doc_id: str, text: str) -> Document:
-    """`#` headings make sections; blank lines and list items separate paragraphs."""
+    """`#` headings make sections; blank lines and list items separate paragraphs. The title
+    is the metadata block's `title:`, else the first `#` heading unless it names a part of a
+    document ("# Abstract")."""
     document = Document(doc_id, _fallback_title(doc_id), text)
+    front_title = _front_matter_title(text)
+    if front_title:
+        document.title = front_title
     section = document.title
-    title_found = False
+    title_found = bool(front_title)  # only the first `#` heading may be the title
     para: list[int] | None = None
     in_fence = False
     for s, e in _lines(text):
@@ -401,8 +409,9 @@ def _parse_markdown(doc_id: str, text: str) -> Document:
             level = len(heading.group(1))
             hs = s + heading.start(2)
             he = s + heading.end(2)
-            if not title_found and level == 1:
-                title_found = True
+            is_title = not title_found and level == 1 and not names_a_part(text[hs:he])
+            title_found = title_found or level == 1
+            if is_title:
                 document.title = section = text[hs:he]
                 document.headings.append(Heading(hs, he, level=0))
             else:
@@ -429,6 +438,13 @@ def _parse_markdown(doc_id: str, text: str) -> Document:
         for p in document.paragraphs
     ]
     return document
+
+
+def _front_matter_title(text: str) -> str:
+    """The `title:` of a Markdown file's YAML metadata block, if any."""
+    front = _MD_FRONT_MATTER.match(text)
+    title = _MD_FRONT_TITLE.search(front.group(1)) if front else None
+    return clean(title.group(2)) if title else ""
 
 
 def _close(document: Document, section: str, para: list[int] | None) -> None:

@@ -12,7 +12,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from qa.corpus.blocks import TITLE, Block, Kind, UnreadableError, clean
+from qa.corpus.blocks import TITLE, Block, Kind, UnreadableError, clean, names_a_part, numbered
 from qa.corpus.pdf_columns import page_lines
 from qa.corpus.pdf_kinds import column_break, drop_furniture, kinds
 from qa.corpus.pdf_layout import Figures, Line, page_figures, page_runs
@@ -32,6 +32,7 @@ _FILE_NAME = re.compile(
     re.IGNORECASE,
 )
 _TITLE_PAGES = 3  # a title without metadata is the largest type on the first pages
+_TITLE_MAX_CHARS, _TITLE_MAX_WORDS = 150, 20
 
 
 def read_pdf(path: Path) -> list[Block]:
@@ -61,9 +62,12 @@ def read_pdf(path: Path) -> list[Block]:
 
 
 def _metadata_title(pdf: "pypdfium2.PdfDocument") -> str:
-    """The document's title from its metadata, unless it is empty or a file's name."""
+    """The document's title from its metadata, unless it is empty, a file's name or the
+    name of a part of a document ("Abstract")."""
     title = clean(pdf.get_metadata_dict().get("Title", "") or "")
     if len(title) < 3 or _FILE_NAME.search(title) or not any(c.isalpha() for c in title):
+        return ""
+    if names_a_part(title):
         return ""
     return title
 
@@ -305,19 +309,50 @@ def _same(text: str, title: str) -> bool:
 
 def _with_title(blocks: list[Block], title: str) -> list[Block]:
     """The metadata's title, if meaningful (a heading that repeats it goes); else the first
-    heading of the largest type on the first pages."""
+    heading of the largest type on the first pages above any heading that names a part of a
+    document ("Abstract", "Contents"), and not one of a run of numbered sections ("1 Methods",
+    "2 Results"); else a short line above the abstract or contents, set in body type. None:
+    the document is named after its file."""
     if title:  # the heading repeating it, if any, is the title as the page prints it
         for i, block in enumerate(blocks[:5]):
             if block.level is not None and _same(block.text, title):
                 return [Block(block.text, TITLE, block.pages), *blocks[:i], *blocks[i + 1 :]]
         return [Block(title, TITLE, ((0, 1),)), *blocks]
+    # A title stands above the abstract or the contents, and is not one of a run of
+    # numbered sections.
+    parts = [i for i, b in enumerate(blocks) if b.level is not None and names_a_part(b.text)]
+    above = parts[0] if parts else len(blocks)
+    runs = Counter(b.level for b in blocks if b.level is not None and numbered(b.text))
     headings = [
         (b.level, i)
-        for i, b in enumerate(blocks)
-        if b.level is not None and b.pages and b.pages[0][1] <= _TITLE_PAGES
+        for i, b in enumerate(blocks[:above])
+        if b.level is not None
+        and b.pages
+        and b.pages[0][1] <= _TITLE_PAGES
+        and not (numbered(b.text) and runs[b.level] > 1)
     ]
     if not headings:
-        return blocks
+        return _first_line_as_title(blocks, above) if parts else blocks
     _, first = min(headings)
     heading = blocks[first]
     return [Block(heading.text, TITLE, heading.pages), *blocks[:first], *blocks[first + 1 :]]
+
+
+def _first_line_as_title(blocks: list[Block], above: int) -> list[Block]:
+    """The first block above the first part of a document (its abstract, its contents), as
+    its title when it reads as one: a short line of prose on the first page that ends no
+    sentence (a title set in bold body type, not larger)."""
+    first = next((i for i, b in enumerate(blocks[:above]) if b.level is None), None)
+    if first is None:
+        return blocks
+    block = blocks[first]
+    short = len(block.text) <= _TITLE_MAX_CHARS and len(block.text.split()) <= _TITLE_MAX_WORDS
+    if (
+        block.kind != Kind.BODY
+        or not short
+        or _SENTENCE_END.search(block.text)
+        or not any(c.isalpha() for c in block.text)
+        or (block.pages and block.pages[0][1] != 1)
+    ):
+        return blocks
+    return [Block(block.text, TITLE, block.pages), *blocks[:first], *blocks[first + 1 :]]

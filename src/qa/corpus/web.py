@@ -43,6 +43,8 @@ def read_html(path: Path) -> list[Block]:
 def blocks_of_page(page: bytes | str) -> list[Block]:
     """The title, headings and paragraphs of a page's main content, in order."""
     tree = LexborHTMLParser(page)
+    title_node = tree.css_first("title")  # read before <head> and <title> are stripped
+    page_title = clean(title_node.text()) if title_node is not None else ""
     tree.strip_tags(sorted(furniture.NEVER))
     body = tree.body
     if body is None:
@@ -56,8 +58,6 @@ def blocks_of_page(page: bytes | str) -> list[Block]:
     walker.flush(Kind.BODY)
     blocks = _without_source_sections(walker.blocks)
     blocks = [b for b in blocks if not (b.level is None and furniture.is_byline(b.text)) and b.text]
-    title_node = tree.css_first("title")
-    page_title = clean(title_node.text()) if title_node is not None else ""
     return with_title(blocks, page_title)
 
 

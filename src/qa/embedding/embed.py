@@ -6,7 +6,7 @@ sentence-transformers on PyTorch (torch_model.py; the reference, and the fallbac
 """
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cache, lru_cache
 from typing import Protocol
 
@@ -31,6 +31,8 @@ class EmbeddingModel(Protocol):
     max_seq_length: int
 
     def token_lengths(self, texts: list[str]) -> list[int]: ...
+
+    def token_counts(self, texts: list[str]) -> list[int]: ...
 
     def encode_batch(self, texts: list[str]) -> np.ndarray: ...
 
@@ -81,20 +83,39 @@ class Embedder:
         # embedding costs ~7 ms, a cache hit microseconds. Vectors are shared: read-only.
         self._encode_one = lru_cache(maxsize=cache_size)(self.encode_one_uncached)
 
-    def encode(self, texts: list[str], *, batch_size: int = 64) -> np.ndarray:
-        """Embed many texts; rows are normalised. Each distinct text is embedded once."""
+    def encode(
+        self,
+        texts: list[str],
+        *,
+        batch_size: int = 64,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> np.ndarray:
+        """Embed many texts; rows are normalised. Each distinct text is embedded once;
+        `progress` is told after each forward pass how many are done, of how many."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         if len(texts) == 1:
-            return self._encode_batch(texts)
+            vectors = self._encode_batch(texts)
+            if progress is not None:
+                progress(1, 1)
+            return vectors
         distinct = list(dict.fromkeys(texts))
         vectors = np.empty((len(distinct), self.dimension), dtype=np.float32)
+        done = 0
         for batch in self._batches(distinct, batch_size):
             vectors[batch] = self._encode_batch([distinct[i] for i in batch])
+            done += len(batch)
+            if progress is not None:
+                progress(done, len(distinct))
         if len(distinct) == len(texts):
             return vectors
         row = {text: i for i, text in enumerate(distinct)}
         return vectors[[row[text] for text in texts]]
+
+    def count_tokens(self, texts: list[str]) -> int:
+        """The model's tokenizer's count of the texts' tokens, whole (no special tokens, no
+        truncation): what a chat API reports as usage."""
+        return sum(self.model.token_counts(texts)) if texts else 0
 
     def _batches(self, texts: list[str], max_texts: int) -> list[list[int]]:
         # A token covers at least one character (plus [CLS] and [SEP]): when even that bound

@@ -59,10 +59,9 @@ def load_onnx_model(cache: Path, *, threads: int = 0) -> "OnnxModel":
     folder = export_folder(cache)
     problem = check_export(folder)
     if problem is not None:
-        # A warning so that the command line shows it: this once, a command takes ~10 s more.
-        log.warning(
-            "exporting the model to ONNX in %s (%s): once per machine, ~10 s", folder, problem
-        )
+        # Said (at info, which the command line shows) because this once a command takes
+        # ~10 s more: a normal first run, not a problem.
+        log.info("exporting the model to ONNX in %s (%s): once per machine, ~10 s", folder, problem)
         export(folder, TorchModel())
     return OnnxModel(folder, threads=threads)
 
@@ -217,7 +216,7 @@ class OnnxModel:
         # longest text of the batch.
         self._counter = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self._counter.no_padding()
-        self._counter.enable_truncation(self.max_seq_length)
+        self._counter.no_truncation()  # counts whole texts; token_lengths truncates
         self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self._tokenizer.enable_truncation(self.max_seq_length)
         pad = self._tokenizer.token_to_id("[PAD]")
@@ -225,7 +224,13 @@ class OnnxModel:
 
     def token_lengths(self, texts: list[str]) -> list[int]:
         """Tokens of each text as the model reads it (special tokens included, truncated)."""
-        return [len(e.ids) for e in self._counter.encode_batch(texts)]
+        # Truncation keeps the special tokens and cuts the text's own: min() is the same.
+        return [min(len(e.ids), self.max_seq_length) for e in self._counter.encode_batch(texts)]
+
+    def token_counts(self, texts: list[str]) -> list[int]:
+        """Tokens of each whole text, without special tokens or truncation."""
+        encodings = self._counter.encode_batch(texts, add_special_tokens=False)
+        return [len(e.ids) for e in encodings]
 
     def encode_batch(self, texts: list[str]) -> np.ndarray:
         """The texts in one forward pass, as a (len(texts), dimension) array."""

@@ -62,6 +62,18 @@ class TorchModel:
         )["input_ids"]
         return [len(i) for i in ids]
 
+    def token_counts(self, texts: list[str]) -> list[int]:
+        """Tokens of each whole text, without special tokens or truncation."""
+        ids = self.model.tokenizer(
+            texts,
+            add_special_tokens=False,
+            truncation=False,
+            return_attention_mask=False,
+            return_token_type_ids=False,
+            verbose=False,  # a text longer than the model reads is counted, not read
+        )["input_ids"]
+        return [len(i) for i in ids]
+
     def encode_batch(self, texts: list[str]) -> np.ndarray:
         """The texts in one forward pass, as a (len(texts), dimension) array."""
         vectors = self.model.encode(

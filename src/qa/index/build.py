@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import bm25s
 import numpy as np
@@ -30,7 +30,6 @@ from qa.corpus.ingest import (
     DocumentReader,
     Heading,
     Passage,
-    Progress,
     Sentence,
     chunk,
     corpus_files,
@@ -38,7 +37,7 @@ from qa.corpus.ingest import (
     read_each,
 )
 from qa.embedding.embed import MODEL_NAME, MODEL_PACKAGE, Embedder
-from qa.errors import IndexCorruptError, QAError
+from qa.errors import IndexCorruptError, IndexMissingError, QAError
 from qa.index.passage_search import LocalSearch, PassageSearch
 from qa.index.storage import (
     MANIFEST,
@@ -126,6 +125,17 @@ def sentence_context(document: Document, passage: Passage, text: str) -> str:
     return f"{heading}. {text}"
 
 
+class BuildProgress(Protocol):
+    """What a build tells as it goes, for a command line to show: each file read, the
+    passages and sentences they make, and the texts embedded so far."""
+
+    def read(self, done: int, total: int, doc_id: str) -> None: ...
+
+    def chunked(self, documents: int, passages: int, sentences: int) -> None: ...
+
+    def embedded(self, done: int, total: int) -> None: ...
+
+
 def build_index(
     corpus_dir: Path,
     index_dir: Path,
@@ -133,7 +143,7 @@ def build_index(
     *,
     max_passage_chars: int,
     reader: DocumentReader = read_each,
-    progress: Progress | None = None,
+    progress: BuildProgress | None = None,
 ) -> BuildReport:
     """Build the whole index into a new folder and switch to it only once it is complete.
 
@@ -143,15 +153,27 @@ def build_index(
     started = time.perf_counter()
     phases = Phases()
     with phases("read"):
-        documents = load_corpus(corpus_dir, reader=reader, progress=progress)
+        documents = load_corpus(
+            corpus_dir, reader=reader, progress=progress.read if progress else None
+        )
     with phases("previous"):
         previous = read_previous_build(index_dir, embedder, max_passage_chars)
     with phases("chunk"):
         chunks = chunk_reusing(documents, max_passage_chars, previous)
+    if progress is not None:
+        progress.chunked(len(documents), len(chunks.passages), len(chunks.sentences))
     partial = new_build_dir(index_dir)
     try:
         embedded = write_build(
-            partial, corpus_dir, documents, chunks, embedder, max_passage_chars, previous, phases
+            partial,
+            corpus_dir,
+            documents,
+            chunks,
+            embedder,
+            max_passage_chars,
+            previous,
+            phases,
+            progress=progress,
         )
         with phases("publish"):
             final = publish(index_dir, partial)
@@ -180,6 +202,7 @@ def write_build(
     phases: "Phases",
     *,
     local_search: bool = True,
+    progress: BuildProgress | None = None,
 ) -> int:
     """Write every file of a build; return how many texts had to be embedded. Without
     `local_search`, the FAISS and BM25 files are left out (Milvus indexes the passages)."""
@@ -192,7 +215,12 @@ def write_build(
             for s, t in zip(chunks.sentences, sentence_texts, strict=True)
         ]
         # One call for both kinds, so that batches group texts of similar length.
-        keys, vectors, embedded = embed_reusing(passage_texts + contexts, embedder, previous)
+        keys, vectors, embedded = embed_reusing(
+            passage_texts + contexts,
+            embedder,
+            previous,
+            progress=progress.embedded if progress else None,
+        )
     n = len(passage_texts)
     with phases("write"):
         if local_search:
@@ -316,6 +344,8 @@ def read_previous_build(
     try:
         build = current_build(index_dir)
         manifest = read_manifest(build, verify=True)
+    except IndexMissingError:
+        return None  # a first build: nothing to reuse, and nothing to say
     except QAError as exc:
         log.info("not reusing the previous build: %s", exc)
         return None
@@ -424,10 +454,15 @@ def text_keys(texts: list[str]) -> np.ndarray:
 
 
 def embed_reusing(
-    texts: list[str], embedder: Embedder, previous: PreviousBuild | None
+    texts: list[str],
+    embedder: Embedder,
+    previous: PreviousBuild | None,
+    *,
+    progress: Callable[[int, int], None] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """Keys and vectors of `texts`, embedding only the texts the previous build did not
-    embed; also how many distinct texts were embedded."""
+    embed; also how many distinct texts were embedded. `progress` is told the distinct texts
+    embedded so far, of how many."""
     keys = text_keys(texts)
     wanted = [k.tobytes() for k in keys]
     found = previous.stored(list(dict.fromkeys(wanted))) if previous else {}
@@ -440,7 +475,13 @@ def embed_reusing(
         else:
             vectors[i] = vector
     if missing:
-        vectors[missing] = embedder.encode([texts[i] for i in missing])
+        new = [texts[i] for i in missing]
+        # Told only when asked: an encoder made for tests or a benchmark need not take it.
+        vectors[missing] = (
+            embedder.encode(new, progress=progress) if progress else embedder.encode(new)
+        )
+    elif progress is not None:
+        progress(0, 0)  # nothing new to embed
     return keys, vectors, len({texts[i] for i in missing})
 
 

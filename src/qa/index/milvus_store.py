@@ -38,11 +38,12 @@ from typing import Any
 import numpy as np
 
 from qa.config import Settings
-from qa.corpus.ingest import DocumentReader, Progress, load_corpus, read_each
+from qa.corpus.ingest import DocumentReader, load_corpus, read_each
 from qa.embedding.embed import Embedder
 from qa.errors import IndexCorruptError, IndexMissingError, QAError
 from qa.index.build import (
     MANIFEST_NAME,
+    BuildProgress,
     BuildReport,
     Index,
     Lookup,
@@ -188,6 +189,8 @@ class MilvusStore:
         try:
             build = self.current()
             manifest = self.manifest(build)
+        except IndexMissingError:
+            return None  # a first build: nothing to reuse, and nothing to say
         except QAError as exc:
             log.info("not reusing the previous build: %s", exc)
             return None
@@ -472,18 +475,22 @@ def build_milvus(
     *,
     max_passage_chars: int,
     reader: DocumentReader = read_each,
-    progress: Progress | None = None,
+    progress: BuildProgress | None = None,
 ) -> BuildReport:
     """Build the corpus into new collections and switch to them once they are complete;
     texts the current build embedded are not embedded again."""
     started = time.perf_counter()
     phases = Phases()
     with phases("read"):
-        documents = load_corpus(corpus_dir, reader=reader, progress=progress)
+        documents = load_corpus(
+            corpus_dir, reader=reader, progress=progress.read if progress else None
+        )
     with phases("previous"):
         previous = store.previous(embedder, max_passage_chars)
     with phases("chunk"):
         chunks = chunk_reusing(documents, max_passage_chars, previous)
+    if progress is not None:
+        progress.chunked(len(documents), len(chunks.passages), len(chunks.sentences))
     by_id = {d.doc_id: d for d in documents}
     with tempfile.TemporaryDirectory(prefix="qa-milvus-build-") as tmp:
         files = Path(tmp)
@@ -497,6 +504,7 @@ def build_milvus(
             previous,
             phases,
             local_search=False,
+            progress=progress,
         )
         with phases("publish"):
             passages = []

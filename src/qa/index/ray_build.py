@@ -25,7 +25,7 @@ import os
 import socket
 import tempfile
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -117,9 +117,16 @@ class RayEmbedder:
         self.actors = actors
         self.batch_size = batch_size
 
-    def encode(self, texts: list[str], *, batch_size: int = 64) -> np.ndarray:
+    def encode(
+        self,
+        texts: list[str],
+        *,
+        batch_size: int = 64,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> np.ndarray:
         """Unit float32 rows in the order of `texts`; `batch_size` caps texts per forward
-        pass (as `Embedder.encode`), the constructor's caps texts per Ray Data batch."""
+        pass (as `Embedder.encode`), the constructor's caps texts per Ray Data batch.
+        `progress` is told after each batch comes back how many are done, of how many."""
         import ray
 
         distinct = sorted(dict.fromkeys(texts), key=len)
@@ -138,8 +145,12 @@ class RayEmbedder:
             num_cpus=THREADS_PER_ACTOR,
             batch_format="numpy",
         )
+        done = 0
         for batch in embedded.iter_batches(batch_size=None, batch_format="numpy"):
             vectors[batch["row"]] = batch["vector"]
+            done += len(batch["row"])
+            if progress is not None:
+                progress(done, len(distinct))
         row = {text: i for i, text in enumerate(distinct)}
         return vectors[[row[text] for text in texts]]
 

@@ -1,6 +1,5 @@
 """The `qa` command: a thin layer over the pipeline; user mistakes get one line, not a trace."""
 
-import contextlib
 import ipaddress
 import json
 import logging
@@ -16,9 +15,6 @@ from qa.config import Settings
 from qa.errors import QAError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
-    from qa.corpus.ingest import Progress
     from qa.learning.evaluate import Report
     from qa.pipeline import AskResult, Pipeline
     from qa.question.conversation import Turn
@@ -54,39 +50,6 @@ MilvusUriOpt = Annotated[
 ]
 
 
-@contextlib.contextmanager
-def _reading_progress(every: float = 2.0) -> "Iterator[Progress]":
-    """Files read so far, on stderr: a bar on a terminal, else a line every `every` seconds
-    and one at the end (a log or CI keeps a few lines, not one per file)."""
-    if sys.stderr.isatty():
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-        bar = Progress(
-            TextColumn("reading"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.description}"),
-            console=Console(stderr=True),
-            transient=True,
-        )
-        task = bar.add_task("", total=None)
-        with bar:
-            yield lambda done, total, name: bar.update(
-                task, completed=done, total=total, description=name
-            )
-        return
-    last = time.monotonic()
-
-    def line(done: int, total: int, name: str) -> None:
-        nonlocal last
-        if done == total or time.monotonic() - last >= every:
-            last = time.monotonic()
-            typer.echo(f"read {done}/{total} files ({name})", err=True)
-
-    yield line
-
-
 def _settings(corpus: Path | None = None, index: Path | None = None, **kw: object) -> Settings:
     from pydantic import ValidationError
 
@@ -117,10 +80,11 @@ def index_cmd(
     ] = None,
 ) -> None:
     """Build or refresh the index from the corpus."""
+    from qa.interfaces.progress import build_progress
     from qa.pipeline import build
 
     settings = _settings(corpus, index, backend=backend, milvus_uri=milvus_uri)
-    with _reading_progress() as progress:
+    with build_progress() as progress:  # files, sentences and texts embedded, on stderr
         report = build(settings, ray=ray, progress=progress)
     typer.echo(
         f"documents: {report.documents}  chunks: {report.chunks}  "
@@ -220,6 +184,10 @@ def serve_cmd(
     watch.lap("index")  # reading and checking it (or building it, when stale)
     pipeline.warm_up()
     watch.lap("warm_up")  # the first forward pass and search pay one-off set-up costs
+    from qa.examples import examples
+
+    examples(pipeline)  # the chat page's example questions, asked once before a user comes
+    watch.lap("examples")
     _log_requests()
     logging.getLogger("qa.access").info(json.dumps({"startup_s": watch.laps}))
     uvicorn.run(
@@ -541,11 +509,20 @@ def _log_requests() -> None:
         logger.propagate = False
 
 
+def _qa_info_and_all_warnings(record: logging.LogRecord) -> bool:
+    """qa's own steps (a first build, a model's one-off export, a live re-index) at info;
+    other libraries' only from warning up (some lower their own loggers' levels)."""
+    return record.levelno >= logging.WARNING or record.name.split(".")[0] == "qa"
+
+
 def main() -> None:
     """Entry point: run the app, turning user mistakes into one line on stderr."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     for handler in logging.getLogger().handlers:
-        handler.setLevel(logging.WARNING)  # some libraries lower their own loggers' levels
+        handler.setLevel(logging.INFO)
+        handler.addFilter(_qa_info_and_all_warnings)
+    logging.getLogger("qa").setLevel(logging.INFO)
+    logging.addLevelName(logging.INFO, "info")
     logging.addLevelName(logging.WARNING, "warning")
     logging.addLevelName(logging.ERROR, "error")
     try:

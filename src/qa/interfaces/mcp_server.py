@@ -30,7 +30,7 @@ from mcp_types import (
     ToolAnnotations,
 )
 from mcp_types import Resource as MCPResource
-from pydantic import Field, ValidationError
+from pydantic import Field, StringConstraints, ValidationError
 
 from qa import __version__
 from qa.answer.sources import with_sources
@@ -39,12 +39,14 @@ from qa.errors import QAError
 from qa.interfaces.http.schemas import (
     MAX_DOC_IDS,
     MAX_HISTORY_TURNS,
+    MAX_QUESTION_CHARS,
     MAX_SEARCH_K,
     AskResponse,
     QuestionText,
     SearchResponse,
     SearchResult,
     Turn,
+    too_long,
 )
 from qa.pipeline import Pipeline
 from qa.question.conversation import Turn as ChatTurn
@@ -75,6 +77,17 @@ DocIds = Annotated[
             "Only these documents (ids as `doc_id` in citations, or the names of the "
             "qa://documents/ resources); absent or empty: the whole corpus."
         ),
+    ),
+]
+
+
+# The limit stays in the schema, but the tool checks it itself, so that an over-long question
+# is told its length and the limit rather than a validator's words.
+AskedQuestion = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, pattern=r"\S"),
+    Field(
+        description="1 to 1,000 characters.", json_schema_extra={"maxLength": MAX_QUESTION_CHARS}
     ),
 ]
 
@@ -204,7 +217,7 @@ def create_server(settings: Settings) -> QAServer:
     )
 
     def ask(
-        question: Annotated[QuestionText, Field(description="1 to 1,000 characters.")],
+        question: AskedQuestion,
         history: Annotated[
             list[Turn] | None,
             Field(
@@ -225,6 +238,8 @@ def create_server(settings: Settings) -> QAServer:
         with its offsets; it leads the text. When the corpus does not hold the answer,
         `answered` is false and the closest passages are listed instead: say that the
         corpus does not answer it rather than answering from elsewhere."""
+        if len(question) > MAX_QUESTION_CHARS:
+            raise ToolError(too_long(len(question)))
         try:
             result = loader.get().ask(
                 question,

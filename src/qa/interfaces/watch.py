@@ -12,6 +12,7 @@ started with, so none fails or waits on a build; a build that fails leaves the i
 import asyncio
 import contextlib
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from starlette.datastructures import State
 from qa.config import Settings
 from qa.corpus.ingest import is_document_name
 from qa.errors import QAError
+from qa.examples import examples
 from qa.pipeline import Pipeline, build
 
 log = logging.getLogger(__name__)
@@ -54,24 +56,34 @@ class CorpusWatcher:
 
     async def rebuild(self) -> None:
         self.building = True
+        started = time.perf_counter()
+        log.info("the corpus folder %s changed: re-indexing it", self.settings.corpus)
         try:
             self.state.pipeline = await run_in_threadpool(self._build_and_load)
         except (QAError, OSError, ValueError) as exc:
-            log.warning("the corpus changed, but the index in use is kept: %s", exc)
+            # A warning, not info: the server goes on, but with an index that is now stale.
+            log.warning(
+                "re-indexing failed after %.1f s; the index in use is kept: %s",
+                time.perf_counter() - started,
+                exc,
+            )
         finally:
             self.building = False
             self.builds += 1
 
     def _build_and_load(self) -> Pipeline:
+        started = time.perf_counter()
         current: Pipeline = self.state.pipeline
         report = build(self.settings, embedder=current.embedder)
         pipeline = Pipeline.load(self.settings, embedder=current.embedder)
         pipeline.warm_up()
+        examples(pipeline)  # the chat page's, found before the new index is served
         log.info(
-            "index rebuilt after a corpus change: %d documents, %d chunks in %.1f s",
+            "re-indexed: %d documents, %d sentences (%d texts embedded) in %.1f s; serving it",
             report.documents,
-            report.chunks,
-            report.seconds,
+            report.sentences,
+            report.embedded,
+            time.perf_counter() - started,
         )
         return pipeline
 

@@ -2,9 +2,10 @@
 
 Chat UIs and the official `openai` client ask `qa` as they would ask a model. Nothing is
 generated: the reply is `qa`'s short answer in bold when there is one, its answer with the
-`[n]` markers and then its sources; the short answer and the citations travel whole in the
-extension field `qa` (the body of `POST /api/ask`). The last user message is the question;
-the earlier user and assistant messages are its history.
+`[n]` markers and then its sources, each a Markdown link to the source view; the short answer
+and the citations travel whole in the extension field `qa` (the body of `POST /api/ask`).
+The last user message is the question; the earlier user and assistant messages are its
+history. `usage` counts tokens with the packaged model's own tokenizer.
 """
 
 import time
@@ -30,7 +31,9 @@ from qa.interfaces.http.schemas import (
     MAX_HISTORY_TURNS,
     MAX_QUESTION_CHARS,
     AskResponse,
+    too_long,
 )
+from qa.pipeline import Pipeline
 from qa.question.conversation import Turn
 
 MODEL_ID = "qa"
@@ -59,6 +62,13 @@ class Message(BaseModel):
         return "\n".join(p.text for p in self.content or () if p.type == "text" and p.text)
 
 
+class StreamOptions(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    include_usage: bool = Field(
+        False, description="Send a last chunk, before [DONE], with `usage` and no choices."
+    )
+
+
 class ChatRequest(BaseModel):
     """OpenAI's request body. Parameters that mean nothing here (temperature, max_tokens,
     tools, n ...) are accepted and ignored."""
@@ -82,6 +92,7 @@ class ChatRequest(BaseModel):
     model: str = Field(MODEL_ID, description=f"Any name; the answer is `{MODEL_ID}`'s.")
     messages: list[Message] = Field(min_length=1)
     stream: bool = Field(False, description="Answer as server-sent events ending with [DONE].")
+    stream_options: StreamOptions | None = None
     doc_ids: list[str] | None = Field(
         None,
         max_length=MAX_DOC_IDS,
@@ -93,13 +104,9 @@ class ChatRequest(BaseModel):
         chat = [m for m in self.messages if m.role in CHAT_ROLES]
         if not chat or chat[-1].role != "user":
             raise ValueError("the last user or assistant message must be the user's question")
-        question = chat[-1].text.strip()
-        if not 1 <= len(question) <= MAX_QUESTION_CHARS:
-            raise ValueError(
-                f"the question (the last user message's text) must be 1 to "
-                f"{MAX_QUESTION_CHARS} characters after trimming"
-            )
-        return self
+        if not chat[-1].text.strip():
+            raise ValueError("the question (the last user message's text) is empty")
+        return self  # an over-long question is refused by the route, naming its length
 
     def question(self) -> str:
         return [m for m in self.messages if m.role in CHAT_ROLES][-1].text.strip()
@@ -116,6 +123,15 @@ class ChatRequest(BaseModel):
                 reply = without_sources(message.text)[:MAX_ANSWER_CHARS_IN_HISTORY]
                 turns[-1] = Turn(turns[-1].question, reply)
         return turns[-MAX_HISTORY_TURNS:]
+
+
+class Usage(BaseModel):
+    """Tokens as the packaged model's tokenizer counts them: the chat's messages as read
+    (its user and assistant messages) and the reply's content."""
+
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
 
 
 class ReplyMessage(BaseModel):
@@ -142,6 +158,7 @@ class Reply(BaseModel):
 class ChatCompletion(Reply):
     object: Literal["chat.completion"] = "chat.completion"
     choices: list[Choice]
+    usage: Usage
     qa: AskResponse = Field(
         description="Extension: the answer with its short answer and citations, whole."
     )
@@ -165,6 +182,9 @@ class ChatCompletionChunk(Reply):
 
     object: Literal["chat.completion.chunk"] = "chat.completion.chunk"
     choices: list[ChunkChoice]
+    usage: Usage | None = Field(
+        None, description="Only on the last chunk (no choices), with `include_usage`."
+    )
     qa: AskResponse | None = None
 
 
@@ -228,9 +248,12 @@ async def models(pipeline: PipelineDep) -> ModelList:
 )
 async def chat_completions(body: ChatRequest, pipeline: PipelineDep, request: Request) -> Response:
     """Answer the last user message, the earlier messages as its history."""
+    question = body.question()
+    if len(question) > MAX_QUESTION_CHARS:
+        return openai_error(422, too_long(len(question)), param="messages", code="too_long")
     try:
         result = await run_in_threadpool(
-            pipeline.ask, body.question(), history=body.history(), doc_ids=body.doc_ids
+            pipeline.ask, question, history=body.history(), doc_ids=body.doc_ids
         )
     except DocumentNotFoundError as exc:
         return openai_error(422, str(exc), param="doc_ids")
@@ -239,10 +262,16 @@ async def chat_completions(body: ChatRequest, pipeline: PipelineDep, request: Re
         result.answer, link=lambda c: site + source_url(c.doc_id, c.start, c.end)
     )
     extension = AskResponse.from_result(result)
+    usage = await run_in_threadpool(_usage, pipeline, body, content)
     reply_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
     if body.stream:
+        include_usage = body.stream_options is not None and body.stream_options.include_usage
         # The answer is whole already: its events go out in one write, not one each.
-        events = b"".join(_events(reply_id, created, body.model, content, extension))
+        events = b"".join(
+            _events(
+                reply_id, created, body.model, content, extension, usage if include_usage else None
+            )
+        )
         return EventSourceResponse(
             iter([events]), headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
         )
@@ -251,33 +280,56 @@ async def chat_completions(body: ChatRequest, pipeline: PipelineDep, request: Re
         created=created,
         model=body.model,
         choices=[Choice(message=ReplyMessage(content=content))],
+        usage=usage,
         qa=extension,
     )
     return Response(completion.model_dump_json(), media_type="application/json")
 
 
+def _usage(pipeline: Pipeline, body: ChatRequest, content: str) -> Usage:
+    """The tokens of the messages read and of the reply, by the model's own tokenizer."""
+    messages = [m.text for m in body.messages if m.role in CHAT_ROLES]
+    prompt = pipeline.embedder.count_tokens(messages)
+    completion = pipeline.embedder.count_tokens([content])
+    return Usage(
+        prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion
+    )
+
+
 def _events(
-    reply_id: str, created: int, model: str, content: str, extension: AskResponse
+    reply_id: str,
+    created: int,
+    model: str,
+    content: str,
+    extension: AskResponse,
+    usage: Usage | None = None,
 ) -> Iterator[bytes]:
     """The reply as OpenAI streams it: the role, the content a line at a time, the end with
-    the citations, then [DONE]."""
+    the citations, the usage when asked for (a chunk without choices), then [DONE]."""
 
     def chunk(
-        delta: Delta, finish: Literal["stop"] | None = None, qa: AskResponse | None = None
+        delta: Delta | None,
+        finish: Literal["stop"] | None = None,
+        qa: AskResponse | None = None,
+        usage: Usage | None = None,
     ) -> bytes:
         event = ChatCompletionChunk(
             id=reply_id,
             created=created,
             model=model,
-            choices=[ChunkChoice(delta=delta, finish_reason=finish)],
+            choices=[ChunkChoice(delta=delta, finish_reason=finish)] if delta is not None else [],
+            usage=usage,
             qa=qa,
         )
-        return format_sse_event(
-            data_str=event.model_dump_json(exclude={"qa"} if qa is None else None)
-        )
+        # OpenAI sends `usage: null` on every chunk when usage is asked for, and none else.
+        exclude = ({"qa"} if qa is None else set()) | (set() if include else {"usage"})
+        return format_sse_event(data_str=event.model_dump_json(exclude=exclude or None))
 
+    include = usage is not None
     yield chunk(Delta(role="assistant", content=""))
     for line in content.splitlines(keepends=True):
         yield chunk(Delta(content=line))
     yield chunk(Delta(), finish="stop", qa=extension)
+    if usage is not None:
+        yield chunk(None, usage=usage)
     yield format_sse_event(data_str="[DONE]")

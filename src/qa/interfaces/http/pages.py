@@ -14,6 +14,7 @@ from markupsafe import Markup, escape
 
 from qa.corpus.ingest import Document
 from qa.errors import DocumentNotFoundError
+from qa.examples import examples as example_questions
 from qa.interfaces.http.deps import PipelineDep
 from qa.interfaces.http.routes import split_ids
 from qa.interfaces.http.schemas import (
@@ -26,7 +27,6 @@ from qa.interfaces.http.schemas import (
 from qa.pipeline import Pipeline
 from qa.question.conversation import Turn
 
-MAX_EXAMPLES = 4
 # A chat's URL carries its questions; past this length (uvicorn's h11 refuses a request line
 # over 16 KB) the page is rendered in reply to the post instead of after a redirect.
 MAX_CHAT_URL_CHARS = 8000
@@ -133,16 +133,9 @@ def source_url(doc_id: str, start: int, end: int) -> str:
 
 
 def examples(pipeline: Pipeline, doc_ids: list[str] | None = None) -> list[str]:
-    """A few questions drawn from the section headings of the corpus (or of the documents
-    `doc_ids`), spread across it."""
-    documents = pipeline.index.documents
-    chosen = [documents[d] for d in doc_ids] if doc_ids else documents.values()
-    headings = [doc.text[h.start : h.end] for doc in chosen for h in doc.headings if h.level > 0]
-    headings = list(dict.fromkeys(headings))
-    if len(headings) > MAX_EXAMPLES:
-        step = len(headings) / MAX_EXAMPLES
-        headings = [headings[int(i * step)] for i in range(MAX_EXAMPLES)]
-    return [f"Tell me about {h}" for h in headings]
+    """A few questions that the corpus (or the documents `doc_ids`) answers, written from its
+    headings and sentences and spread across it (`qa.examples`; found once per index)."""
+    return example_questions(pipeline, doc_ids)
 
 
 def source_blocks(document: Document, start: int | None, end: int | None) -> list[Block]:
