@@ -46,7 +46,9 @@ UNANSWERABLE = ["Who won the 2018 World Cup?", "Who won the 2018 FIFA World Cup?
 ASK_FIELDS = {
     "question", "resolved_question", "answer", "answered", "confidence", "citations", "took_ms"
 }  # fmt: skip
-CITATION_FIELDS = {"n", "doc_id", "title", "section", "quote", "start", "end", "score", "page"}
+CITATION_FIELDS = {
+    "n", "doc_id", "title", "section", "quote", "start", "end", "score", "page", "passage"
+}  # fmt: skip
 
 
 def comparable(response: dict) -> dict:
@@ -189,8 +191,10 @@ def test_load_has_no_errors_and_every_citation_is_verbatim(
         assert data["question"] == bodies[index]["question"]
         for citation in data["citations"]:
             assert set(citation) == CITATION_FIELDS
-            quote = texts[citation["doc_id"]][citation["start"] : citation["end"]]
-            assert quote == citation["quote"]
+            text = texts[citation["doc_id"]]
+            assert text[citation["start"] : citation["end"]] == citation["quote"]
+            if (passage := citation["passage"]) is not None:
+                assert text[passage["start"] : passage["end"]] == passage["text"]
         # Under load, each answer is the one the pipeline gives the same body asked alone.
         assert comparable(data) == expected[index], bodies[index]
         seen.add(index)

@@ -11,7 +11,13 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 
 from qa.interfaces.http.deps import PipelineDep
 from qa.interfaces.http.routes import ERRORS
-from qa.interfaces.http.schemas import MAX_HISTORY_TURNS, ErrorResponse, QuestionText, Turn
+from qa.interfaces.http.schemas import (
+    MAX_HISTORY_TURNS,
+    ErrorResponse,
+    QuestionText,
+    Turn,
+    _integral,
+)
 from qa.learning.feedback import Feedback, FeedbackError, FeedbackStore, Span
 
 log = logging.getLogger("qa.feedback")
@@ -26,12 +32,9 @@ MAX_NAME_CHARS = 1_000
 MAX_COMMENT_CHARS = 2_000
 
 
-def _integral(value: object) -> object:
-    """20.0 is the integer 20 in JSON; 20.5, "20" and true are not integers."""
-    return int(value) if isinstance(value, float) and value.is_integer() else value
-
-
-Offset = Annotated[int, BeforeValidator(_integral), Field(ge=0, strict=True)]
+# The bound before the validator, so that OpenAPI says `minimum: 0` (after it, pydantic
+# writes an unknown `ge` key, and clients and fuzzers think negative offsets valid).
+Offset = Annotated[int, Field(ge=0, strict=True), BeforeValidator(_integral)]
 
 
 class FeedbackCitation(BaseModel):

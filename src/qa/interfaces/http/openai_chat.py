@@ -250,7 +250,9 @@ async def chat_completions(body: ChatRequest, pipeline: PipelineDep, request: Re
     """Answer the last user message, the earlier messages as its history."""
     question = body.question()
     if len(question) > MAX_QUESTION_CHARS:
-        return openai_error(422, too_long(len(question)), param="messages", code="too_long")
+        return openai_error(
+            422, too_long(len(question)), param="messages", code="question_too_long"
+        )
     try:
         result = await run_in_threadpool(
             pipeline.ask, question, history=body.history(), doc_ids=body.doc_ids
