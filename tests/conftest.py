@@ -4,6 +4,7 @@ import os
 import re
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -26,6 +27,7 @@ os.environ.setdefault("QA_MODEL_CACHE", str(Path(__file__).resolve().parents[1] 
 from qa.answer.templates import Answer, ShortAnswer
 from qa.config import Settings
 from qa.embedding.embed import Embedder, load_embedder
+from qa.interfaces.cli import main
 from qa.interfaces.http import create_app
 from qa.pipeline import AskResult, Pipeline, build
 
@@ -215,3 +217,12 @@ def with_short_answer(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
         monkeypatch.setattr(Pipeline, "ask", ask)
 
     return use
+
+
+def run(monkeypatch: pytest.MonkeyPatch, capsys: Any, *args: str) -> tuple[int, str, str]:
+    """`qa ARGS` run in this process: its exit code, standard output and standard error."""
+    monkeypatch.setattr(sys, "argv", ["qa", *args])
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    out, err = capsys.readouterr()
+    return exit_info.value.code, out, err

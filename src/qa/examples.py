@@ -31,7 +31,7 @@ from qa.index.vocabulary import Vocabulary
 from qa.pipeline import Pipeline
 from qa.question.clean import (
     COMMON,
-    _english,  # the common English words the typo reader uses
+    english_counts,
 )
 from qa.text import STOP_WORDS
 
@@ -168,7 +168,7 @@ class Writer:
     def cased(self, phrase: str) -> str:
         """A phrase as it reads mid-sentence: names and acronyms kept, other words (a title
         case heading's, a sentence's first) in lower case."""
-        english = _english()
+        english = english_counts()
         out = []
         for word in phrase.split():
             bare = word.strip("'’").lower()

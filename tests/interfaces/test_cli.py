@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import write_corpus
-from qa.interfaces.cli import main
+from conftest import run, write_corpus
 
 QA = str(Path(sys.executable).parent / "qa")
 
@@ -23,14 +22,6 @@ CORPUS = {
         "Green Lake\nGreen Lake is shallow and warm. Swimmers visit it in summer.\n"
     )
 }
-
-
-def run(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["qa", *args])
-    with pytest.raises(SystemExit) as exit_info:
-        main()
-    out, err = capsys.readouterr()
-    return exit_info.value.code, out, err
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ the keys and the rate limit, never a 500; exported as the contract's gold format
 import json
 import logging
 import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
@@ -12,9 +11,8 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import REPO, served, write_corpus
+from conftest import REPO, run, served, write_corpus
 from qa.config import FEEDBACK_FILE, Settings
-from qa.interfaces.cli import main
 from qa.interfaces.http import create_app
 from qa.learning.evaluate import load_gold
 from qa.learning.feedback import Feedback, FeedbackStore, Span
@@ -291,14 +289,6 @@ def test_the_route_is_in_openapi_with_its_limits(client):
 
 
 # --- qa feedback export ----------------------------------------------------------------------
-
-
-def run(monkeypatch, capsys, *args):
-    monkeypatch.setattr(sys, "argv", ["qa", *args])
-    with pytest.raises(SystemExit) as exit_info:
-        main()
-    out, err = capsys.readouterr()
-    return exit_info.value.code, out, err
 
 
 ANSWERED = "Blue Lake is 40 metres deep. [1] It freezes every January. [2]"

@@ -2,12 +2,10 @@
 
 import json
 import random
-import sys
 
 import pytest
 
-from conftest import CORPUS, REPO
-from qa.interfaces.cli import main
+from conftest import CORPUS, REPO, run
 from qa.learning.baselines import bm25_top_sentence, dense_top_sentence
 from qa.learning.evaluate import GoldError, contains_answer, evaluate, load_gold, sample
 
@@ -17,14 +15,6 @@ CONTRACT_METRICS = {
     "n", "answer_accuracy", "citation_accuracy", "abstention_accuracy", "false_abstention_rate",
     "recall@1", "recall@5", "mrr", "p50_ms", "p95_ms", "items",
 }  # fmt: skip
-
-
-def run(monkeypatch, capsys, *args):
-    monkeypatch.setattr(sys, "argv", ["qa", *args])
-    with pytest.raises(SystemExit) as exit_info:
-        main()
-    out, err = capsys.readouterr()
-    return exit_info.value.code, out, err
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from test_training import ABBEY, BRIDGE, SQUAD_A, SQUAD_C, gold_lines, item, squad_file
 
-from conftest import REPO, write_corpus
+from conftest import REPO, run, write_corpus
 from qa.config import Settings
 from qa.interfaces.cli import main
 from qa.interfaces.http import create_app
@@ -35,14 +35,6 @@ DEEP = "Blue Lake is 40 metres deep."
 FREEZES = "It freezes every January."
 WARM = "Green Lake is shallow and warm."
 DECLINE = "The corpus doesn't say. The closest passages are listed below."
-
-
-def run(monkeypatch, capsys, *args):
-    monkeypatch.setattr(sys, "argv", ["qa", *args])
-    with pytest.raises(SystemExit) as exit_info:
-        main()
-    out, err = capsys.readouterr()
-    return exit_info.value.code, out, err
 
 
 @pytest.fixture(scope="module")

@@ -298,6 +298,11 @@ def _english() -> dict[str, int]:
     return {w: max(n, COMMON) if "'" in w else n for w, n in english.items()}
 
 
+def english_counts() -> dict[str, int]:
+    """Common English words and their frequencies, as the typo reader knows them."""
+    return _english()
+
+
 @cache
 def _contractions() -> dict[str, str]:
     """Contractions typed without their apostrophe ("dont"), where that spells no word."""
