@@ -39,9 +39,13 @@ def new_page(browser, base_url, **options):
     return context.new_page()
 
 
-@pytest.fixture
-def page(browser, base_url):
-    page = new_page(browser, base_url)
+# Every test on `page` runs on a desktop window and on a phone's width.
+WIDTHS = {"1280": {"width": 1280, "height": 800}, "375": {"width": 375, "height": 740}}
+
+
+@pytest.fixture(params=list(WIDTHS))
+def page(request, browser, base_url):
+    page = new_page(browser, base_url, viewport=WIDTHS[request.param])
     page.goto("/")
     yield page
     page.context.close()
@@ -61,7 +65,10 @@ def normalized(text):
 
 
 def screenshot(page, name, full_page=True):
-    """Saves a screenshot; a full page is taken from the bottom, so the sticky form sits last."""
+    """Saves a screenshot named by the window's width ("chat-1280.png"); a full page is
+    taken from the bottom, so the sticky form sits last."""
+    stem, dot, suffix = name.rpartition(".")
+    name = f"{stem}-{page.viewport_size['width']}{dot}{suffix}" if page.viewport_size else name
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / name
     if full_page:
@@ -452,7 +459,7 @@ def test_the_short_answer_is_marked_inside_its_quote(browser, base_url, width):
         assert_short_answer_marked(page, turn, base_url, CANADA, width)
         declined = ask(page, DECLINED, 2)
         expect(declined.locator("mark.short")).to_have_count(0)
-        screenshot(page, f"chat-short-{width}.png")
+        screenshot(page, "chat-short.png")
     finally:
         page.context.close()
 
@@ -467,7 +474,7 @@ def test_the_short_answer_is_marked_without_javascript(browser, base_url):
         page.click("#ask-button")
         turn = page.locator("article.turn#t1")
         assert_short_answer_marked(page, turn, base_url, CANADA, 375)
-        screenshot(page, "chat-short-nojs-375.png")
+        screenshot(page, "chat-short-nojs.png")
     finally:
         page.context.close()
 
