@@ -5,4 +5,4 @@ where they meet; then learning and interfaces. The base (`config`, `errors`, `te
 stage; a stage imports the base and the stages before it, never one after (`lint-imports`).
 """
 
-__version__ = "0.8.0"
+__version__ = "0.10.0"
