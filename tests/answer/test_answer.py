@@ -63,13 +63,17 @@ def test_questions_the_corpus_does_not_answer_are_declined(pipeline, question):
     assert answer.citations, "a declined answer still lists the closest passages"
     check_citations(pipeline, answer)
     for c in answer.citations:
-        # Each closest passage is quoted by one of its sentences, and carried whole beside it.
-        assert c.passage is not None
-        text = pipeline.document(c.doc_id).text
-        assert text[c.passage.start : c.passage.end] == c.passage.text
-        assert c.passage.start <= c.start < c.end <= c.passage.end
+        # Each closest passage is quoted whole, and names its best sentence inside it.
         assert any(
-            (s.start, s.end) == (c.start, c.end)
+            (p.doc_id, p.start, p.end) == (c.doc_id, c.start, c.end)
+            for p in pipeline.index.passages
+        )
+        assert c.best is not None
+        text = pipeline.document(c.doc_id).text
+        assert text[c.best.start : c.best.end] == c.best.text
+        assert c.start <= c.best.start < c.best.end <= c.end
+        assert any(
+            (s.start, s.end) == (c.best.start, c.best.end)
             for s in pipeline.index.sentences
             if s.doc_id == c.doc_id
         )
@@ -91,9 +95,9 @@ def test_a_decline_quotes_a_question_it_cannot_restate(pipeline):
     )
 
 
-def test_answered_citations_carry_no_passage(pipeline):
+def test_answered_citations_name_no_best_sentence(pipeline):
     answer = pipeline.ask("How many North Koreans reside in Canada?").answer
-    assert answer.answered and all(c.passage is None for c in answer.citations)
+    assert answer.answered and all(c.best is None for c in answer.citations)
 
 
 def test_answered_exactly_when_confidence_reaches_the_fitted_threshold(pipeline):

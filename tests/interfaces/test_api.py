@@ -23,10 +23,10 @@ def test_ask_returns_every_contract_field(client):
     assert data["took_ms"] > 0
     citation = data["citations"][0]
     assert set(citation) == {
-        "n", "doc_id", "title", "section", "quote", "start", "end", "score", "page", "passage"
+        "n", "doc_id", "title", "section", "quote", "start", "end", "score", "page", "best"
     }  # fmt: skip
     assert citation["page"] is None  # a .txt has no pages
-    assert citation["passage"] is None  # only a decline's closest passages carry one
+    assert citation["best"] is None  # only a decline's closest passages name one
     assert citation["n"] == 1
     assert citation["doc_id"] == CORPUS_DOC
     assert citation["title"] == "Destinations of North Korean Defectors"
@@ -135,12 +135,11 @@ def test_a_decline_names_what_was_asked_and_quotes_best_sentences(client):
     assert data["answer"] == "The corpus doesn't say how many North Koreans live in Australia."
     assert data["read_as"] is None
     for c in data["citations"]:
-        passage = c["passage"]
+        best = c["best"]
         text = client.get(f"/api/documents/{c['doc_id']}").json()["text"]
         assert text[c["start"] : c["end"]] == c["quote"]
-        assert text[passage["start"] : passage["end"]] == passage["text"]
-        assert passage["start"] <= c["start"] < c["end"] <= passage["end"]
-        assert len(c["quote"]) < len(passage["text"]) or c["quote"] == passage["text"]
+        assert text[best["start"] : best["end"]] == best["text"]
+        assert c["start"] <= best["start"] < best["end"] <= c["end"]
 
 
 def test_read_as_shows_sure_corrections_and_filled_in_follow_ups(client):

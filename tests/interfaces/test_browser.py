@@ -245,18 +245,19 @@ def test_a_decline_says_what_is_missing_and_lists_the_closest_passages(page, bas
     expect(items).to_have_count(len(data["citations"]))
     for i, c in enumerate(data["citations"]):
         item = items.nth(i)
-        expect(item.locator("blockquote.quote")).to_have_text(c["quote"])
+        best = c["best"]  # the closest passage's best sentence: what is shown
+        expect(item.locator("blockquote.quote")).to_have_text(best["text"])
         expect(item.locator(".where")).to_contain_text(c["title"])
         expect(item.locator("a.open")).to_be_visible()
         more = item.locator("details.more")
-        if not c.get("passage") or c["passage"]["text"] == c["quote"]:
-            # No passage (a missing field is null), or no more of it than the quote.
+        if best["text"] == c["quote"]:
+            # The passage is no more than its best sentence: nothing to expand.
             expect(more).to_have_count(0)
             continue
         more.locator("summary").click()
         passage = more.locator("blockquote.passage")
-        expect(passage).to_have_text(c["passage"]["text"])
-        expect(passage.locator("mark.best")).to_have_text(c["quote"])
+        expect(passage).to_have_text(c["quote"])
+        expect(passage.locator("mark.best")).to_have_text(best["text"])
         expect(item.locator("blockquote.quote")).to_be_hidden()  # not shown twice
         expect(more.locator("summary")).to_have_text("Less", use_inner_text=True)
 
@@ -672,9 +673,9 @@ def test_a_closest_passage_of_a_decline_can_be_chosen(page):
     assert len(sent) == 1
     assert {k: sent[0][k] for k in ("rating", "doc_id", "start", "end")} == {
         "rating": "down",  # the decline was wrong
-        "doc_id": chosen["doc_id"],
-        "start": chosen["start"],
-        "end": chosen["end"],
+        "doc_id": chosen["doc_id"],  # the sentence shown for the passage is the one chosen
+        "start": chosen["best"]["start"],
+        "end": chosen["best"]["end"],
     }
     assert sent[0]["question"] == DECLINED and sent[0]["answer"] == data["answer"]
     assert sent[0]["answered"] is False
@@ -696,9 +697,9 @@ def test_a_chosen_passage_reaches_the_real_store_and_exports_as_gold(page, setti
     assert len(rows) == before + 1
     row = rows[-1]
     assert (row.question, row.rating, row.answered) == (DECLINED, "down", False)
-    assert row.span is not None and row.span.text == chosen["quote"]
+    assert row.span is not None and row.span.text == chosen["best"]["text"]
     (item,) = gold_items([row]).items
-    assert item["answerable"] is True and item["answers"] == [chosen["quote"]]
+    assert item["answerable"] is True and item["answers"] == [chosen["best"]["text"]]
     assert item["doc"] == chosen["doc_id"] and item["question"] == DECLINED
 
 

@@ -95,12 +95,12 @@ def test_feedback_is_stored_with_the_chosen_span_and_the_build(client, asked, la
 def test_fields_beyond_a_citations_own_are_accepted_and_not_kept(client, asked, tmp_path):
     _, body = asked
     citations = [
-        {**c, "passage": {"text": c["quote"], "start": c["start"], "end": c["end"]}, "x": 1}
+        {**c, "best": {"text": c["quote"], "start": c["start"], "end": c["end"]}, "x": 1}
         for c in body["citations"]
     ]
     assert client.post("/api/feedback", json={**body, "citations": citations}).status_code == 201
     (row,) = stored(tmp_path)
-    assert row.citations and all("passage" not in c and "x" not in c for c in row.citations)
+    assert row.citations and all("best" not in c and "x" not in c for c in row.citations)
     assert row.citations[0]["quote"] == body["citations"][0]["quote"]
 
 

@@ -47,7 +47,7 @@ ASK_FIELDS = {
     "question", "resolved_question", "answer", "answered", "confidence", "citations", "took_ms"
 }  # fmt: skip
 CITATION_FIELDS = {
-    "n", "doc_id", "title", "section", "quote", "start", "end", "score", "page", "passage"
+    "n", "doc_id", "title", "section", "quote", "start", "end", "score", "page", "best"
 }  # fmt: skip
 
 
@@ -193,8 +193,8 @@ def test_load_has_no_errors_and_every_citation_is_verbatim(
             assert set(citation) == CITATION_FIELDS
             text = texts[citation["doc_id"]]
             assert text[citation["start"] : citation["end"]] == citation["quote"]
-            if (passage := citation["passage"]) is not None:
-                assert text[passage["start"] : passage["end"]] == passage["text"]
+            if (best := citation["best"]) is not None:
+                assert text[best["start"] : best["end"]] == best["text"]
         # Under load, each answer is the one the pipeline gives the same body asked alone.
         assert comparable(data) == expected[index], bodies[index]
         seen.add(index)

@@ -192,13 +192,13 @@ def test_a_question_the_corpus_does_not_answer_is_declined(corpus_session):
     assert result.structured_content["answered"] is False
     assert result.structured_content["short_answer"] is None
     assert "Sources:" not in text(result) and "Short answer" not in text(result)
-    # As in /v1: the decline, then each closest passage as its quote and where it is.
+    # As in /v1: the decline, then each closest passage as its best sentence and where it is.
     declined = result.structured_content
     assert declined["citations"]
     head, _, listed = text(result).partition("\n\nClosest passages:\n\n")
     assert head == declined["answer"]
     assert listed.splitlines() == [
-        f"- [{c['n']}] “{' '.join(c['quote'].split())}” ({c['title']} — {c['section']})"
+        f"- [{c['n']}] “{' '.join(c['best']['text'].split())}” ({c['title']} — {c['section']})"
         for c in declined["citations"]
     ]
 

@@ -214,11 +214,11 @@ def test_a_question_the_corpus_does_not_answer_is_declined(chat, base_url):
     assert extension["answered"] is False
     assert extension["short_answer"] is None
     assert extension["citations"]
-    # The decline's statement, then each closest passage as its quote and a link to it.
+    # The decline's statement, then each closest passage as its best sentence and a link to it.
     head, _, listed = reply.choices[0].message.content.partition("\n\nClosest passages:\n\n")
     assert head == extension["answer"] and head.startswith("The corpus doesn't")
     assert listed.splitlines() == [
-        f"- [{c['n']}] “{' '.join(c['quote'].split())}” ([{c['title']} — {c['section']}]"
+        f"- [{c['n']}] “{' '.join(c['best']['text'].split())}” ([{c['title']} — {c['section']}]"
         f"({base_url}/documents/{c['doc_id']}?start={c['start']}&end={c['end']}#cited))"
         for c in extension["citations"]
     ]

@@ -178,7 +178,7 @@ def test_declined_answer_says_what_is_missing_then_the_closest_passages(client):
     assert '<h2 class="citations-title">Closest passages</h2>' in html
     assert SHORT not in html
     quotes = re.findall(r'<blockquote class="quote">(.*?)</blockquote>', html, re.S)
-    assert [unescape(q) for q in quotes] == [c["quote"] for c in data["citations"]]
+    assert [unescape(q) for q in quotes] == [c["best"]["text"] for c in data["citations"]]
 
 
 def test_a_closest_passage_opens_to_the_whole_passage(client):
@@ -190,16 +190,14 @@ def test_a_closest_passage_opens_to_the_whole_passage(client):
         html,
         re.S,
     )
-    # Each closest passage with a `passage` (a missing field is null) longer than its best
-    # sentence offers "More".
-    with_passage = [
-        c for c in data["citations"] if c.get("passage") and c["passage"]["text"] != c["quote"]
-    ]
-    assert len(mores) == len(with_passage)
-    for c, more in zip(with_passage, mores, strict=True):
-        assert text_of(more) == c["passage"]["text"]
+    # Each closest passage longer than its best sentence offers "More": the whole passage
+    # (the citation's quote), its best sentence marked.
+    longer = [c for c in data["citations"] if c["best"]["text"] != c["quote"]]
+    assert len(mores) == len(longer)
+    for c, more in zip(longer, mores, strict=True):
+        assert text_of(more) == c["quote"]
         best = re.search(r'<mark class="best">(.*?)</mark>', more, re.S)
-        assert best and unescape(best.group(1)) == c["quote"]
+        assert best and unescape(best.group(1)) == c["best"]["text"]
 
 
 def test_posted_question_emphasises_the_short_answer_in_its_first_quote(client):

@@ -86,11 +86,11 @@
     return quote;
   }
 
-  // A decline's closest passage, whole, its best sentence (the quote) marked.
+  // A decline's closest passage (the quote), whole, its best sentence marked.
   function passageText(c) {
     const block = el("blockquote", { class: "passage" });
-    const p = c.passage;
-    appendEmphasised(block, p.text, spanIn(p.text, p.start, c.start, c.end, c.quote), appendText, "best");
+    const b = c.best;
+    appendEmphasised(block, c.quote, spanIn(c.quote, c.start, b.start, b.end, b.text), appendText, "best");
     return block;
   }
 
@@ -123,8 +123,8 @@
     const item = el("li", { class: "citation", id: `c${turn}-${c.n}`, "data-n": String(c.n) });
     const where = el("p", { class: "where" });
     where.append(...whereNodes(c));
-    item.append(where, el("blockquote", { class: "quote" }, c.quote));
-    if (c.passage && c.passage.text !== c.quote) {
+    item.append(where, el("blockquote", { class: "quote" }, c.best ? c.best.text : c.quote));
+    if (c.best && c.best.text !== c.quote) {
       // the passage is more than its best sentence
       const more = el("details", { class: "more" });
       const summary = el("summary");
@@ -366,7 +366,9 @@
           citations: data.citations,
           rating,
         };
-        if (citation) Object.assign(body, { doc_id: citation.doc_id, start: citation.start, end: citation.end });
+        // A closest passage answers through its best sentence, the span shown for it.
+        const span = citation && (citation.best || citation);
+        if (citation) Object.assign(body, { doc_id: citation.doc_id, start: span.start, end: span.end });
         try {
           await postFeedback(body);
         } catch (err) {

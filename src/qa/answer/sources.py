@@ -4,8 +4,8 @@ text and as Markdown.
 
 A source names its document and section (and page), linked to the source view when the
 client can open one; offsets stay in the citations' structured form, out of the reader's
-way. The sources of a declined answer are the closest passages: each shows its quote, since
-the answer's words do not."""
+way. The sources of a declined answer are the closest passages: each shows its best
+sentence, since the answer's words do not."""
 
 import re
 from collections.abc import Callable
@@ -45,8 +45,9 @@ def with_sources(answer: Answer, link: Callable[[Citation], str] | None = None) 
             escaped = _LINK_TEXT.sub(r"\\\1", name)  # a bracket in a title ends no link
             name = f"[{escaped}]({link(c)})"
         source = name + (f", page {c.page}" if c.page is not None else "")
-        if not answer.answered:  # the closest passage's own words, then where it is
-            source = f"“{' '.join(c.quote.split())}” ({source})"
+        if not answer.answered:  # the closest passage's best sentence, then where it is
+            words = c.best.text if c.best is not None else c.quote
+            source = f"“{' '.join(words.split())}” ({source})"
         lines.append(f"- [{c.n}] {source}")
     return "\n".join(lines)
 

@@ -3,7 +3,8 @@
 Nothing is generated: an answer is sentences of the corpus, verbatim, each followed by the
 marker of its citation; sentences next to each other in one paragraph are quoted as one span.
 The source is named by the citation, not by words in front of the answer. A decline names
-what was asked, in the asker's words, and quotes the best sentence of each closest passage.
+what was asked, in the asker's words, and quotes each closest passage, its best sentence
+marked for a short view.
 """
 
 from collections.abc import Mapping
@@ -39,7 +40,7 @@ class Citation:
     end: int
     score: float
     page: int | None = None  # the PDF page where the quote starts
-    passage: Span | None = None  # a decline's closest passage, whole, around its best sentence
+    best: Span | None = None  # a decline's closest passage: its best sentence, inside the quote
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,15 +82,15 @@ def decline(
     best: Mapping[int, int] | None = None,
 ) -> Answer:
     """The corpus does not hold the answer to `question`: say what is missing, and list these
-    closest passages, each quoted by its best sentence (`best`: passage id → sentence id;
-    the passage's first sentence where it has none) with the whole passage beside it."""
+    closest passages, each quoted whole with its best sentence marked (`best`: passage id →
+    sentence id; the passage's first sentence where it has none)."""
     citations = []
     for n, hit in enumerate(hits, 1):
         passage = index.passages[hit.passage_id]
         sentence = index.sentences[(best or {}).get(passage.id, passage.sentence_ids[0])]
-        cited = _cite(index, n, passage, sentence.start, sentence.end, hit.score)
-        text = index.documents[passage.doc_id].text[passage.start : passage.end]
-        citations.append(replace(cited, passage=Span(text, passage.start, passage.end)))
+        cited = _cite(index, n, passage, passage.start, passage.end, hit.score)
+        text = index.documents[passage.doc_id].text[sentence.start : sentence.end]
+        citations.append(replace(cited, best=Span(text, sentence.start, sentence.end)))
     return Answer(decline_text(question), False, round(confidence, 3), citations)
 
 

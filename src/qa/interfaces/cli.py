@@ -132,8 +132,12 @@ def ask_cmd(
         typer.echo(label)
     for c in result.answer.citations:
         page = f", page {c.page}" if c.page is not None else ""
-        typer.echo(f"[{c.n}] {c.title} — {c.section} ({c.doc_id}:{c.start}-{c.end}{page})")
-        typer.echo(f"    “{c.quote}”")
+        # A closest passage is shown by its best sentence, and placed by it.
+        shown = c.best if c.best is not None else c
+        start, end = shown.start, shown.end
+        text = shown.text if c.best is not None else c.quote
+        typer.echo(f"[{c.n}] {c.title} — {c.section} ({c.doc_id}:{start}-{end}{page})")
+        typer.echo(f"    “{text}”")
 
 
 @app.command("serve")

@@ -87,17 +87,16 @@ def quote_html(citation: Citation, short: ShortAnswer | None) -> Markup:
 
 
 def passage_html(citation: Citation) -> Markup:
-    """A decline's closest passage, whole and escaped, its best sentence (the citation's
-    quote) in <mark class="best">; empty when the citation carries no passage."""
-    passage = getattr(citation, "passage", None)
-    if passage is None:
-        return Markup("")
-    text = passage.text
-    lo, hi = citation.start - passage.start, citation.end - passage.start
-    if not (0 <= lo < hi <= len(text) and text[lo:hi] == citation.quote):
+    """A decline's closest passage (the citation's quote), whole and escaped, its best
+    sentence in <mark class="best"> when the citation names one inside it."""
+    text, best = citation.quote, getattr(citation, "best", None)
+    if best is None:
         return escape(text)
-    best = Markup('<mark class="best">{}</mark>').format(text[lo:hi])
-    return escape(text[:lo]) + best + escape(text[hi:])
+    lo, hi = best.start - citation.start, best.end - citation.start
+    if not (0 <= lo < hi <= len(text) and text[lo:hi] == best.text):
+        return escape(text)
+    marked = Markup('<mark class="best">{}</mark>').format(text[lo:hi])
+    return escape(text[:lo]) + marked + escape(text[hi:])
 
 
 def answer_html(response: AskResponse, turn: int) -> Markup:

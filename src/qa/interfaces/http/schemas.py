@@ -117,11 +117,12 @@ class Citation(BaseModel):
         None,
         description="The 1-based page of a PDF where the quote starts; null for other formats.",
     )
-    passage: Span | None = Field(
+    best: Span | None = Field(
         None,
         description=(
-            "On a declined answer: the closest passage, whole, whose best sentence is the "
-            "quote (for a 'more' view). Null on an answer's citations."
+            "On a declined answer, whose citations quote the closest passages whole: the "
+            "passage's best sentence, inside the quote (for a short view). Null on an "
+            "answer's citations."
         ),
     )
 
