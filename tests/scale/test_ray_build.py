@@ -73,11 +73,20 @@ def test_no_texts(local_ray: None, embedder: Embedder) -> None:
     assert vectors.shape == (0, embedder.dimension) and vectors.dtype == np.float32
 
 
+def _cmdline(process: psutil.Process) -> list[str]:
+    """A child's command line; none for one that has exited (a zombie not yet reaped, such
+    as a worker Ray has just let go), which listens on nothing."""
+    try:
+        return process.cmdline()
+    except (psutil.ZombieProcess, psutil.NoSuchProcess, psutil.AccessDenied):
+        return []
+
+
 def test_local_ray_listens_on_127_0_0_1_only(local_ray: None) -> None:
     ray = pytest.importorskip("ray")
     assert ray.util.get_node_ip_address() == "127.0.0.1"
     children = psutil.Process().children(recursive=True)
-    ray_pids = {p.pid for p in children if "ray" in " ".join(p.cmdline())} | {os.getpid()}
+    ray_pids = {p.pid for p in children if "ray" in " ".join(_cmdline(p))} | {os.getpid()}
     listening = [
         c
         for c in psutil.net_connections(kind="inet")
