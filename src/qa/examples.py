@@ -2,7 +2,7 @@
 headings and sentences, and kept only if the pipeline answers each from where it came.
 
 Nothing here knows a corpus. A few sentence shapes of English turn into questions:
-- a count: "..., an estimated 970 engineers work in Leeds (...)" → "How many engineers work
+- a count: "..., an estimated 400 engineers work in Leeds (...)" → "How many engineers work
   in Leeds?";
 - a date: "The Old Bridge opened in 1887." → "When did the Old Bridge open?", and "The mill
   was built in 1790." → "When was the mill built?";
@@ -306,7 +306,7 @@ class Writer:
         return f"How do you {verb} {self.cased(task['rest'])}?" if verb else None
 
     def _count(self, text: str) -> str | None:
-        """ "..., an estimated 970 engineers work in Leeds" → "How many engineers work in
+        """ "..., an estimated 400 engineers work in Leeds" → "How many engineers work in
         Leeds?": a count that is its clause's subject."""
         for match in _COUNT.finditer(text):
             noun, verb = match["noun"], match["verb"]
