@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-from test_training import ABBEY, BRIDGE, SQUAD_A, SQUAD_C, gold_lines, item, squad_file
+from test_training import gold_lines, item, write_benchmarks
 
 from conftest import REPO, run, write_corpus
 from qa.config import Settings
@@ -203,17 +203,7 @@ def test_a_few_verdicts_weigh_less_than_a_whole_set():
 
 @pytest.fixture(scope="module")
 def benchmarks(tmp_path_factory):
-    """The shared sets' layout at its smallest."""
-    root = tmp_path_factory.mktemp("benchmarks")
-    squad_file(root / "squad2-dev-A.json", SQUAD_A)
-    squad_file(root / "squad2-dev-C.json", SQUAD_C)
-    write_corpus(root / "nq-dev" / "corpus", {"Forth_Bridge.txt": f"Forth Bridge\n\n{BRIDGE}\n"})
-    nq = [item("nq-1", "who designed the forth bridge", ["John Fowler"], "Forth_Bridge.txt")]
-    (root / "nq-dev" / "gold.jsonl").write_text(gold_lines(nq), encoding="utf-8")
-    write_corpus(root / "quac-dev" / "corpus", {"Melrose.txt": f"Melrose Abbey\n\n{ABBEY}\n"})
-    quac = [item("q-0", "When was it founded?", ["1136"], "Melrose.txt")]
-    (root / "quac-dev" / "gold.jsonl").write_text(gold_lines(quac), encoding="utf-8")
-    return root
+    return write_benchmarks(tmp_path_factory.mktemp("benchmarks"))
 
 
 def test_qa_train_fits_on_the_exported_feedback(

@@ -126,8 +126,11 @@ def gold_lines(rows):
 
 @pytest.fixture(scope="module")
 def benchmarks(tmp_path_factory):
+    return write_benchmarks(tmp_path_factory.mktemp("benchmarks"))
+
+
+def write_benchmarks(root):
     """A small copy of the shared development sets' layout, written in the test."""
-    root = tmp_path_factory.mktemp("benchmarks")
     squad_file(root / "squad2-dev-A.json", SQUAD_A)
     squad_file(root / "squad2-dev-C.json", SQUAD_C)
     write_corpus(root / "nq-dev" / "corpus", {"Forth_Bridge.txt": f"Forth Bridge\n\n{BRIDGE}\n"})
